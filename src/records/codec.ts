@@ -1,0 +1,65 @@
+import { en } from 'zod/locales';
+import { config } from 'zod/mini';
+import { CoordError } from '../errors.js';
+import type { RecordType } from './schemas.js';
+
+config(en());
+
+/** Content that is not a valid record of the expected type (exit 1). */
+export class RecordDecodeError extends CoordError {
+  constructor(reason: string) {
+    super('corrupt-record', reason);
+  }
+}
+
+/**
+ * Encodes a record as canonical JSON (DESIGN §2): validated, keys in the order the schema declares,
+ * 2-space indent, trailing newline, UTF-8. Equal records give equal bytes, so equal blob oids.
+ *
+ * @throws RecordDecodeError when `value` does not satisfy the schema (a bug in the caller).
+ */
+export function encodeRecord<T>(type: RecordType<T>, value: T): Buffer {
+  const res = type.schema.safeParse(value);
+  if (!res.success)
+    throw new RecordDecodeError(`refusing to write an invalid ${type.name}: ${describeIssues(res.error)}`);
+  return Buffer.from(`${JSON.stringify(res.data, null, 2)}\n`, 'utf8');
+}
+
+/**
+ * Decodes and validates record bytes.
+ *
+ * @throws RecordDecodeError naming the reason: not UTF-8, not JSON, unknown schema version, wrong shape.
+ */
+export function decodeRecord<T>(type: RecordType<T>, content: Buffer): T {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    throw new RecordDecodeError('not UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new RecordDecodeError(`not JSON (${(err as Error).message})`);
+  }
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema !== 'string' || !schema.startsWith('coord.')) {
+    throw new RecordDecodeError(`no "schema" field naming a coord record (expected ${type.id})`);
+  }
+  if (schema !== type.id) {
+    const [expectedType] = type.id.split('/');
+    const why = schema.startsWith(`${expectedType}/`) ? 'unknown schema version' : 'wrong record type';
+    throw new RecordDecodeError(`${why} ${JSON.stringify(schema.slice(0, 60))} (expected ${type.id})`);
+  }
+  const res = type.schema.safeParse(json);
+  if (!res.success) throw new RecordDecodeError(`invalid ${type.name}: ${describeIssues(res.error)}`);
+  return res.data;
+}
+
+function describeIssues(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}

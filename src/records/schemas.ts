@@ -1,0 +1,202 @@
+import * as z from 'zod/mini';
+import { keyProblem, refnameProblem } from '../refs/names.js';
+
+/**
+ * Record definitions (DESIGN §2). Every field is documented once, here, with its unit; the same
+ * definitions validate what is read from refs and generate the published JSON Schemas in
+ * `docs/schema/` (`npm run schemas`). Object keys are encoded in the order declared here.
+ */
+
+const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
+const FREE_TEXT = /^[^\x00-\x08\x0b-\x1f\x7f]*$/;
+
+/** A single-line string without control characters (hostile values from a remote are refused). */
+const d = z.describe;
+/** A single-line string of `min`..`max` characters without control characters. */
+const safeText = (max: number, min = 0, desc?: string) =>
+  z
+    .string()
+    .check(
+      z.minLength(min),
+      z.maxLength(max),
+      z.regex(NO_CONTROL, 'must not contain control characters'),
+      ...(desc ? [d(desc)] : []),
+    );
+const freeText = (desc: string) =>
+  z.nullable(
+    z
+      .string()
+      .check(
+        z.maxLength(4096),
+        z.regex(FREE_TEXT, 'must not contain control characters other than tab and newline'),
+        d(desc),
+      ),
+  );
+const oid = (desc: string) =>
+  z.string().check(z.regex(/^[0-9a-f]{40}$/, 'must be a 40-hex object id'), d(desc));
+const timestamp = (desc: string) => z.iso.datetime({ precision: 3 }).check(d(`${desc} (ISO 8601 UTC, ms)`));
+const count = (desc: string) => z.int().check(z.nonnegative(), d(desc));
+const positive = (desc: string) => z.int().check(z.positive(), d(desc));
+const leaseKey = (desc: string) =>
+  z.string().check(
+    z.refine((k) => keyProblem(k) === null, 'must be a valid lease key'),
+    d(desc),
+  );
+const branchName = (desc: string) =>
+  z.string().check(
+    z.maxLength(255),
+    z.refine(
+      (b) => !b.startsWith('-') && refnameProblem(`refs/heads/${b}`) === null,
+      'must be a valid branch name',
+    ),
+    d(desc),
+  );
+const absolutePath = (desc: string) =>
+  safeText(4096).check(
+    z.refine(
+      (p) => p.startsWith('/') && !p.split('/').includes('..'),
+      'must be an absolute path without ".."',
+    ),
+    d(desc),
+  );
+const holderId = (desc: string) => safeText(200, 1, desc);
+const hostName = (desc: string) => safeText(255, 1, desc);
+
+export const Holder = z
+  .strictObject({
+    id: holderId('Holder identity: --holder > $COORD_HOLDER > coord.holder > user.email'),
+    host: hostName('Host the holder runs on: $COORD_HOST > hostname'),
+    pid: z.nullable(positive('Long-lived agent process id (--pid > $COORD_PID), or null')),
+    pidStart: z.nullable(
+      count('Start time of pid in clock ticks since boot (Linux /proc/<pid>/stat field 22); null elsewhere'),
+    ),
+    user: z.nullable(safeText(200, 0, 'OS user name of the caller, or null')),
+  })
+  .check(d('Who holds a lease'));
+export type Holder = z.infer<typeof Holder>;
+
+export const WorktreeRef = z
+  .strictObject({
+    id: safeText(120, 1, 'Worktree id: slugged basename + "-" + 8 hex of sha256(host:realpath)'),
+    path: absolutePath('Absolute real path of the worktree on its host'),
+    host: hostName('Host the worktree lives on'),
+  })
+  .check(d('A worktree as referenced from a lease'));
+export type WorktreeRef = z.infer<typeof WorktreeRef>;
+
+export const GateResult = z
+  .strictObject({
+    result: z.enum(['passed', 'failed', 'overridden']).check(d('Outcome of the last gate evaluation')),
+    missing: z.array(safeText(4096)).check(d('Rules or paths that failed')),
+    reason: freeText('Reason given with --force, or null'),
+    by: holderId('Holder id that ran the gate'),
+    at: timestamp('When the gate ran'),
+    commit: z.nullable(oid('Commit the gate was evaluated on, or null')),
+  })
+  .check(d('Last gate result recorded in a lease'));
+export type GateResult = z.infer<typeof GateResult>;
+
+export const Lease = z
+  .strictObject({
+    schema: z.literal('coord.lease/v1').check(d('Record type and version')),
+    key: leaseKey('The lease key (one refname component)'),
+    state: z.enum(['open', 'closed', 'crashed']).check(d('Lifecycle state')),
+    outcome: z.nullable(
+      z
+        .enum(['done', 'released', 'failed', 'aborted'])
+        .check(d('How a closed lease ended; null unless closed')),
+    ),
+    holder: Holder,
+    token: positive('Fencing token: +1 on every acquisition (claim, takeover, re-claim), never reset'),
+    revision: positive('+1 on every write of this record'),
+    branch: z.nullable(branchName('Branch the work happens on, or null')),
+    baseRef: z.nullable(oid('Commit the work started from, or null')),
+    worktree: z.nullable(WorktreeRef),
+    ttlSeconds: positive('Time to live after renewedAt, in seconds'),
+    acquiredAt: timestamp('When the current holder acquired the lease'),
+    renewedAt: timestamp('Last heartbeat; expiry = renewedAt + ttlSeconds + skew'),
+    transitions: count('Number of holder changes (k8s leaseTransitions)'),
+    closedAt: z.nullable(timestamp('When the lease was closed, or null')),
+    crashedAt: z.nullable(timestamp('When the lease was marked crashed, or null')),
+    crashReason: freeText('Why the lease was marked crashed, or null'),
+    gate: z.nullable(GateResult),
+    note: freeText('Free text the holder may set, or null'),
+  })
+  .check(d('A lease on one unit of work, at refs/coord/leases/<key>'));
+export type Lease = z.infer<typeof Lease>;
+
+export const BranchIndex = z
+  .strictObject({
+    schema: z.literal('coord.branch/v1').check(d('Record type and version')),
+    branch: branchName('The branch (refs/heads/<branch>) this entry is about'),
+    key: leaseKey('Key of the lease that holds the branch'),
+    holder: holderId('Holder id of that lease'),
+    token: positive('Fencing token of that lease when the entry was written'),
+  })
+  .check(d('Index entry: which lease holds a branch, at refs/coord/branches/<branch>'));
+export type BranchIndex = z.infer<typeof BranchIndex>;
+
+export const WorktreeRecord = z
+  .strictObject({
+    schema: z.literal('coord.worktree/v1').check(d('Record type and version')),
+    id: safeText(120, 1, 'Worktree id (DESIGN §1)'),
+    path: absolutePath('Absolute real path of the worktree on its host'),
+    host: hostName('Host the worktree lives on'),
+    branch: z.nullable(branchName('Branch checked out in the worktree, or null')),
+    key: leaseKey('Key of the lease that owns the worktree'),
+    holder: holderId('Holder id of that lease'),
+    token: positive('Fencing token of that lease when the entry was written'),
+  })
+  .check(d('Worktree ownership: which lease owns a worktree, at refs/coord/worktrees/<wtid>'));
+export type WorktreeRecord = z.infer<typeof WorktreeRecord>;
+
+export const AuditEvent = z
+  .strictObject({
+    schema: z.literal('coord.audit/v1').check(d('Record type and version')),
+    action: z
+      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine'])
+      .check(d('What happened: gate override, takeover, forced clear, crash mark, quarantine')),
+    key: z.nullable(leaseKey('Lease key concerned, or null')),
+    ref: z.nullable(safeText(1024, 1, 'Ref concerned (e.g. the quarantined ref), or null')),
+    at: timestamp('When it happened'),
+    by: z
+      .strictObject({ id: holderId('Holder id of the actor'), host: hostName('Host of the actor') })
+      .check(d('Who did it')),
+    reason: freeText('Reason given, or null'),
+    previousHolder: z.nullable(holderId('Holder id before the event, or null')),
+    token: z.nullable(positive('Fencing token after the event, or null')),
+    commit: z.nullable(oid('Commit concerned (e.g. the gated commit), or null')),
+    missing: z.array(safeText(4096)).check(d('What a gate found missing (override events), else empty')),
+  })
+  .check(d('One audit event, at refs/coord/audit/<yyyy-mm-dd>/<time>-<rand>'));
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/** A record type: its schema id and its definition. */
+export interface RecordType<T> {
+  /** Short name used in messages and schema file names, e.g. `lease`. */
+  name: string;
+  /** The `schema` field value, e.g. `coord.lease/v1`. */
+  id: string;
+  schema: z.ZodMiniType<T>;
+}
+
+export const LeaseType: RecordType<Lease> = { name: 'lease', id: 'coord.lease/v1', schema: Lease };
+export const BranchIndexType: RecordType<BranchIndex> = {
+  name: 'branch',
+  id: 'coord.branch/v1',
+  schema: BranchIndex,
+};
+export const WorktreeType: RecordType<WorktreeRecord> = {
+  name: 'worktree',
+  id: 'coord.worktree/v1',
+  schema: WorktreeRecord,
+};
+export const AuditType: RecordType<AuditEvent> = { name: 'audit', id: 'coord.audit/v1', schema: AuditEvent };
+
+/** Every stored record type, for schema generation. */
+export const RECORD_TYPES: ReadonlyArray<RecordType<unknown>> = [
+  LeaseType,
+  BranchIndexType,
+  WorktreeType,
+  AuditType,
+];

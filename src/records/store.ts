@@ -1,0 +1,112 @@
+import { CoordError } from '../errors.js';
+import { ObjectMissingError, RecordTooLargeError, readObject, writeBlob } from '../refs/objects.js';
+import { listRefs, readRef } from '../refs/read.js';
+import type { Repo } from '../refs/repo.js';
+import { decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
+import type { RecordType } from './schemas.js';
+
+/** A record as stored: the ref, the blob it points at, and the decoded value. */
+export interface StoredRecord<T> {
+  ref: string;
+  oid: string;
+  record: T;
+}
+
+/**
+ * A ref under `refs/coord/` whose content is not a valid record (exit 1): not JSON, wrong shape,
+ * unknown schema version, not a blob, missing object, too large. Names ref, oid and reason; reading
+ * other records is unaffected.
+ */
+export class CorruptRecordError extends CoordError {
+  readonly ref: string;
+  readonly oid: string;
+  readonly reason: string;
+  constructor(ref: string, oid: string, reason: string) {
+    super(
+      'corrupt-record',
+      `corrupt record ${ref} (${oid.slice(0, 12)}): ${reason}. Inspect it with \`git cat-file -p ${oid}\`; ` +
+        '`git coord doctor --fix` moves it to refs/coord/quarantine/ and keeps the object.',
+    );
+    this.ref = ref;
+    this.oid = oid;
+    this.reason = reason;
+  }
+}
+
+/** A listed ref that failed to decode. */
+export interface CorruptEntry {
+  ref: string;
+  oid: string;
+  error: CorruptRecordError;
+}
+
+/**
+ * Decodes the blob `oid` found at `ref` as a record of `type`.
+ *
+ * @throws CorruptRecordError for every way the content can be wrong.
+ */
+export async function loadRecord<T>(repo: Repo, ref: string, oid: string, type: RecordType<T>): Promise<T> {
+  let obj: Awaited<ReturnType<typeof readObject>>;
+  try {
+    obj = await readObject(repo, oid);
+  } catch (err) {
+    if (err instanceof ObjectMissingError) throw new CorruptRecordError(ref, oid, 'object missing');
+    if (err instanceof RecordTooLargeError) throw new CorruptRecordError(ref, oid, err.message);
+    if (err instanceof CoordError) throw new CorruptRecordError(ref, oid, err.message);
+    throw err;
+  }
+  if (obj.type !== 'blob') throw new CorruptRecordError(ref, oid, `points at a ${obj.type}, not a blob`);
+  try {
+    return decodeRecord(type, obj.content);
+  } catch (err) {
+    if (err instanceof RecordDecodeError) throw new CorruptRecordError(ref, oid, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Reads the record at `ref`.
+ *
+ * @returns the record, or `null` when the ref does not exist.
+ * @throws CorruptRecordError when it exists but is not a valid record of `type`.
+ */
+export async function readRecord<T>(
+  repo: Repo,
+  ref: string,
+  type: RecordType<T>,
+): Promise<StoredRecord<T> | null> {
+  const oid = readRef(repo, ref);
+  if (oid === null) return null;
+  return { ref, oid, record: await loadRecord(repo, ref, oid, type) };
+}
+
+/**
+ * Lists and decodes every record under `prefix`, sorted by refname. A corrupt record is returned as a
+ * {@link CorruptEntry} in place, so one bad record never hides the others.
+ */
+export async function listRecords<T>(
+  repo: Repo,
+  prefix: string,
+  type: RecordType<T>,
+): Promise<Array<StoredRecord<T> | CorruptEntry>> {
+  return Promise.all(
+    listRefs(repo, prefix).map(async ({ ref, oid }) => {
+      try {
+        return { ref, oid, record: await loadRecord(repo, ref, oid, type) };
+      } catch (err) {
+        if (err instanceof CorruptRecordError) return { ref, oid, error: err };
+        throw err;
+      }
+    }),
+  );
+}
+
+/** True for entries of {@link listRecords} that failed to decode. */
+export function isCorrupt<T>(e: StoredRecord<T> | CorruptEntry): e is CorruptEntry {
+  return 'error' in e;
+}
+
+/** Encodes `value` canonically and writes it as a blob. Returns the blob's oid. */
+export function writeRecord<T>(repo: Repo, type: RecordType<T>, value: T): string {
+  return writeBlob(repo, encodeRecord(type, value));
+}

@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { GitCommandError } from '../errors.js';
+
+/** Options for {@link git}. */
+export interface GitOptions {
+  /** Working directory of the git process. */
+  cwd: string;
+  /** Bytes to write to git's stdin. */
+  input?: string | Buffer;
+  /** Extra environment variables (merged over `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Return the result instead of throwing when git exits non-zero. */
+  allowFailure?: boolean;
+}
+
+/** Result of one git invocation. */
+export interface GitResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real `git` binary synchronously. Always passes `-c core.warnAmbiguousRefs=false`
+ * (DESIGN §3: without it `git update-ref` loses CAS updates while `git pack-refs` runs).
+ *
+ * @throws GitCommandError when git exits non-zero and `allowFailure` is not set.
+ */
+export function git(args: readonly string[], opts: GitOptions): GitResult {
+  const full = ['-c', 'core.warnAmbiguousRefs=false', ...args];
+  const res = spawnSync('git', full, {
+    cwd: opts.cwd,
+    input: opts.input,
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (res.error) throw new GitCommandError(args, null, res.error.message);
+  const out: GitResult = { status: res.status ?? 128, stdout: res.stdout, stderr: res.stderr };
+  if (out.status !== 0 && !opts.allowFailure) throw new GitCommandError(args, out.status, out.stderr);
+  return out;
+}

@@ -1,0 +1,131 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { CoordError } from '../errors.js';
+import { faultPoint } from './fault.js';
+import type { Repo } from './repo.js';
+
+/** Largest record blob git-coord reads or writes: 1 MiB. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** A blob over {@link MAX_RECORD_BYTES} (exit 1). */
+export class RecordTooLargeError extends CoordError {
+  readonly size: number;
+  constructor(what: string, size: number) {
+    super(
+      'record-too-large',
+      `${what} is ${size} bytes; records are limited to ${MAX_RECORD_BYTES} bytes (1 MiB)`,
+    );
+    this.size = size;
+  }
+}
+
+/** An object that is not in the object database (exit 1). */
+export class ObjectMissingError extends CoordError {
+  readonly oid: string;
+  constructor(oid: string) {
+    super('object-missing', `object ${oid} is missing from the object database`);
+    this.oid = oid;
+  }
+}
+
+/** One object read from the database. */
+export interface GitObject {
+  type: 'blob' | 'tree' | 'commit' | 'tag';
+  content: Buffer;
+}
+
+/** The object id git gives `content` as a blob: sha1(`blob <size>\0<content>`). */
+export function hashBlob(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/**
+ * Writes `content` as a loose blob into the common dir's object database, atomically: deflated into
+ * a temp file `objects/tmp_obj_*`, then hard-linked to `objects/xx/<38 hex>` (git's
+ * `finalize_object_file`; an existing object is left as is). Readable at once by git.
+ *
+ * @returns the blob's oid.
+ * @throws RecordTooLargeError for content over 1 MiB.
+ */
+export function writeBlob(repo: Pick<Repo, 'commonDir'>, content: Buffer): string {
+  if (content.length > MAX_RECORD_BYTES) throw new RecordTooLargeError('record', content.length);
+  const oid = hashBlob(content);
+  const objects = join(repo.commonDir, 'objects');
+  const dir = join(objects, oid.slice(0, 2));
+  const path = join(dir, oid.slice(2));
+  if (fs.existsSync(path)) return oid;
+  const data = deflateSync(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]));
+  const tmp = join(objects, `tmp_obj_${randomBytes(6).toString('hex')}`);
+  fs.writeFileSync(tmp, data, { mode: 0o444 });
+  faultPoint('blob-temp');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.linkSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') fs.renameSync(tmp, path);
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return oid;
+}
+
+/**
+ * Reads one object. Loose objects are inflated here (no module load); packed objects go through
+ * isomorphic-git, imported lazily, always against the common dir.
+ *
+ * @param maxBytes content size above which RecordTooLargeError is thrown (default 1 MiB).
+ * @throws ObjectMissingError when the object is in neither place.
+ * @throws RecordTooLargeError when the object is larger than `maxBytes`.
+ */
+export async function readObject(
+  repo: Pick<Repo, 'commonDir'>,
+  oid: string,
+  maxBytes = MAX_RECORD_BYTES,
+): Promise<GitObject> {
+  const loose = readLooseObject(repo.commonDir, oid, maxBytes);
+  if (loose) return loose;
+  const git = await import('isomorphic-git');
+  let res: { type: string; object: unknown };
+  try {
+    res = await git.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content' });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NotFoundError') throw new ObjectMissingError(oid);
+    throw err;
+  }
+  const content = Buffer.from(res.object as Uint8Array);
+  if (content.length > maxBytes) throw new RecordTooLargeError(`object ${oid}`, content.length);
+  return { type: res.type as GitObject['type'], content };
+}
+
+function readLooseObject(commonDir: string, oid: string, maxBytes: number): GitObject | null {
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(join(commonDir, 'objects', oid.slice(0, 2), oid.slice(2)));
+  } catch {
+    return null;
+  }
+  let data: Buffer;
+  try {
+    data = inflateSync(raw, { maxOutputLength: maxBytes + 64 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new RecordTooLargeError(`object ${oid}`, maxBytes + 1);
+    }
+    throw new CoordError('object-corrupt', `loose object ${oid} is corrupt: ${(err as Error).message}`);
+  }
+  const nul = data.indexOf(0);
+  const [type, size] = data.toString('latin1', 0, nul).split(' ');
+  const content = data.subarray(nul + 1);
+  if (Number(size) > maxBytes) throw new RecordTooLargeError(`object ${oid}`, Number(size));
+  if (Number(size) !== content.length) {
+    throw new CoordError(
+      'object-corrupt',
+      `loose object ${oid} is corrupt: size ${size} != ${content.length}`,
+    );
+  }
+  return { type: type as GitObject['type'], content };
+}

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join } from 'node:path';
+import { RepositoryError } from '../errors.js';
+import { git } from './git.js';
+
+/**
+ * Where a repository lives, as seen from one working directory. Paths are absolute and real
+ * (symlinks resolved).
+ */
+export interface Repo {
+  /** Top of the current worktree, or `null` in a bare repository / inside the git dir. */
+  worktreeTop: string | null;
+  /** The per-worktree git dir (`.git` of the main worktree, `.git/worktrees/<name>` of a linked one). */
+  gitDir: string;
+  /** The common git dir, where shared refs (`refs/coord/*`), objects and packed-refs live. */
+  commonDir: string;
+  /** True when the current worktree is a linked worktree (gitDir differs from commonDir). */
+  isLinked: boolean;
+  /** True for a bare repository. */
+  isBare: boolean;
+  /** Snapshot of `git config --list` (keys lower-cased as git prints them), read lazily once. */
+  config(): ReadonlyMap<string, string>;
+}
+
+/** Host name of the caller: `$COORD_HOST` > `os.hostname()` (DESIGN §2). */
+export function currentHost(): string {
+  return process.env.COORD_HOST || hostname();
+}
+
+/**
+ * Discovers the repository from `cwd` with one `git rev-parse` call, so it works from any
+ * subdirectory, any linked worktree, with `GIT_DIR` / `GIT_COMMON_DIR` set, and (read-only) in a bare
+ * repository.
+ *
+ * @throws RepositoryError `not-a-repository` outside a repository; `unsupported-ref-storage` when
+ *   `extensions.refStorage` is anything but `files`; `unsupported-object-format` for SHA-256 repositories.
+ */
+export function discoverRepo(cwd: string = process.cwd()): Repo {
+  // --show-toplevel goes last: in a bare repository it fails after the others have printed.
+  const res = git(
+    [
+      'rev-parse',
+      '--path-format=absolute',
+      '--git-dir',
+      '--git-common-dir',
+      '--is-bare-repository',
+      '--show-toplevel',
+    ],
+    { cwd, allowFailure: true },
+  );
+  const lines = res.stdout.split('\n');
+  if (res.status !== 0 && lines.length < 4) {
+    if (/unknown repository extension/i.test(res.stderr) && /refstorage/i.test(res.stderr)) {
+      throw unsupportedRefStorage('unknown');
+    }
+    if (/not a git repository/i.test(res.stderr)) {
+      throw new RepositoryError(`not a git repository: ${cwd}`, 'not-a-repository');
+    }
+    throw new RepositoryError(`cannot discover the repository: ${res.stderr.trim()}`, 'not-a-repository');
+  }
+  const gitDir = realpathSync(lines[0]!);
+  const commonDir = realpathSync(lines[1]!);
+  const isBare = lines[2] === 'true';
+  const top = res.status === 0 && lines[3] ? realpathSync(lines[3]) : null;
+  checkExtensions(commonDir);
+  let config: Map<string, string> | undefined;
+  return {
+    worktreeTop: top,
+    gitDir,
+    commonDir,
+    isLinked: gitDir !== commonDir,
+    isBare,
+    config() {
+      config ??= readConfig(cwd);
+      return config;
+    },
+  };
+}
+
+/** Reads `git config --list -z` into a map (last value wins, as git's own lookup). */
+function readConfig(cwd: string): Map<string, string> {
+  const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
+  const map = new Map<string, string>();
+  for (const entry of out.split('\0')) {
+    if (!entry) continue;
+    const nl = entry.indexOf('\n');
+    if (nl < 0) map.set(entry.toLowerCase(), 'true');
+    else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
+  }
+  return map;
+}
+
+/** Refuses repositories this ref store cannot serve, reading the common dir's own config file. */
+function checkExtensions(commonDir: string): void {
+  let text: string;
+  try {
+    text = readFileSync(join(commonDir, 'config'), 'utf8');
+  } catch {
+    return;
+  }
+  const section = /^\s*\[extensions\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/im.exec(text)?.[1] ?? '';
+  const ref = /^\s*refstorage\s*=\s*"?([^"\s]+)/im.exec(section)?.[1];
+  if (ref && ref.toLowerCase() !== 'files') throw unsupportedRefStorage(ref);
+  const fmt = /^\s*objectformat\s*=\s*"?([^"\s]+)/im.exec(section)?.[1];
+  if (fmt && fmt.toLowerCase() !== 'sha1') {
+    throw new RepositoryError(
+      `this repository uses extensions.objectFormat=${fmt}; git-coord supports sha1 repositories only`,
+      'unsupported-object-format',
+    );
+  }
+}
+
+function unsupportedRefStorage(kind: string): RepositoryError {
+  return new RepositoryError(
+    `this repository uses extensions.refStorage=${kind}; git-coord's ref store speaks the "files" ` +
+      'backend only (convert with `git refs migrate --ref-format=files`, or use a files-backend clone)',
+    'unsupported-ref-storage',
+  );
+}
+
+/**
+ * Computes the worktree id (DESIGN §1): the directory's basename lower-cased, every run of characters
+ * outside `[a-z0-9_]` turned into one `-`, leading `-`/`_` dropped, cut to 80 characters; then `-` and
+ * the first 8 hex digits of sha256(`<host>:<realpath>`). Pure and O(1); the shell hooks compute the
+ * same value with `printf %s "$(basename "$top")" | tr A-Z a-z | tr -cs a-z0-9_ -`.
+ */
+export function worktreeId(realPath: string, host: string = currentHost()): string {
+  const slug =
+    basename(realPath)
+      .replace(/[A-Z]+/g, (m) => m.toLowerCase())
+      .replace(/[^a-z0-9_]+/g, '-')
+      .replace(/^[-_]+/, '')
+      .slice(0, 80) || 'wt';
+  const hash = createHash('sha256').update(`${host}:${realPath}`).digest('hex').slice(0, 8);
+  return `${slug}-${hash}`;
+}
