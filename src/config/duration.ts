@@ -1,0 +1,20 @@
+import ms from 'ms';
+import { UsageError } from '../errors.js';
+
+/**
+ * Parses a duration such as `90s`, `15m`, `2h`, `7d` (DESIGN §4) into whole seconds, using the `ms`
+ * package's grammar. A bare number is seconds.
+ *
+ * @throws UsageError (code `invalid-duration`, exit 2) for anything else, zero or negative values.
+ */
+export function parseDuration(text: string, what = 'duration'): number {
+  const trimmed = String(text).trim();
+  const millis = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : ms(trimmed as ms.StringValue);
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis < 0) {
+    throw new UsageError(
+      `invalid ${what} ${JSON.stringify(text)}: use e.g. 90s, 15m, 2h, 7d`,
+      'invalid-duration',
+    );
+  }
+  return Math.round(millis / 1000);
+}
