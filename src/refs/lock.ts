@@ -55,6 +55,8 @@ export class Lockfile {
   readonly lockPath: string;
   private fd: number | null;
   private readonly ino: number;
+  /** Set once renamed over the protected file: the lock file no longer exists as ours. */
+  private committed = false;
 
   private constructor(path: string, fd: number) {
     this.path = path;
@@ -105,12 +107,15 @@ export class Lockfile {
   commit(): void {
     this.close();
     renameSync(this.lockPath, this.path);
+    this.committed = true;
   }
 
   /** Closes and removes the lock file, leaving the protected file untouched. Safe to call twice. */
   rollback(): void {
     this.close();
-    if (this.ownsLockFile()) {
+    // After commit the path `<path>.lock` may already be another process's new lock (even one that
+    // reuses our inode number once our file was replaced): never touch it.
+    if (!this.committed && this.ownsLockFile()) {
       try {
         unlinkSync(this.lockPath);
       } catch {

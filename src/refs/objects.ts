@@ -74,6 +74,13 @@ export function writeBlob(repo: Pick<Repo, 'commonDir'>, content: Buffer): strin
 }
 
 /**
+ * isomorphic-git's pack cache, kept for the life of the process: it maps pack file names (which name
+ * their content's hash, so never change) to parsed indexes, so reading N packed records parses each
+ * `.idx` once instead of N times. The pack directory itself is still listed on every read.
+ */
+const packCache: object = {};
+
+/**
  * Reads one object. Loose objects are inflated here (no module load); packed objects go through
  * isomorphic-git, imported lazily, always against the common dir.
  *
@@ -91,7 +98,7 @@ export async function readObject(
   const git = await import('isomorphic-git');
   let res: { type: string; object: unknown };
   try {
-    res = await git.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content' });
+    res = await git.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content', cache: packCache });
   } catch (err) {
     if ((err as { code?: string }).code === 'NotFoundError') throw new ObjectMissingError(oid);
     throw err;

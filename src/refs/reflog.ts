@@ -41,10 +41,19 @@ export function appendReflog(
   date: Date,
 ): void {
   const path = join(commonDir, 'logs', ref);
-  mkdirSync(dirname(path), { recursive: true });
   const who = `${cleanIdent(ident.name)} <${cleanIdent(ident.email)}>`;
   const line = `${oldOid ?? ZERO_OID} ${newOid ?? ZERO_OID} ${who} ${gitTimestamp(date)}\t${cleanReflogMessage(message)}\n`;
-  appendFileSync(path, line);
+  // A concurrent deletion of a sibling ref may remove the empty log directory between mkdir and
+  // append: retry a few times, as git's raceproof_create_file.
+  for (let attempt = 1; ; attempt++) {
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      appendFileSync(path, line);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
 }
 
 /** Deletes the reflog of a deleted ref, as git does. */

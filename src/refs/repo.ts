@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { RepositoryError } from '../errors.js';
 import { git } from './git.js';
 
@@ -53,7 +53,7 @@ export function discoverRepo(cwd: string = process.cwd()): Repo {
   const lines = res.stdout.split('\n');
   if (res.status !== 0 && lines.length < 4) {
     if (/unknown repository extension/i.test(res.stderr) && /refstorage/i.test(res.stderr)) {
-      throw unsupportedRefStorage('unknown');
+      throw unsupportedRefStorage(refStorageNear(cwd) ?? 'reftable');
     }
     if (/not a git repository/i.test(res.stderr)) {
       throw new RepositoryError(`not a git repository: ${cwd}`, 'not-a-repository');
@@ -110,6 +110,42 @@ function checkExtensions(commonDir: string): void {
       'unsupported-object-format',
     );
   }
+}
+
+/** `extensions.refStorage` of the repository that a failed discovery from `cwd` was looking at. */
+function refStorageNear(cwd: string): string | undefined {
+  const gitDirs: string[] = process.env.GIT_DIR ? [resolve(cwd, process.env.GIT_DIR)] : [];
+  for (let dir = resolve(cwd); gitDirs.length === 0; dir = dirname(dir)) {
+    const dotGit = join(dir, '.git');
+    try {
+      const st = statSync(dotGit, { throwIfNoEntry: false });
+      if (st?.isDirectory()) gitDirs.push(dotGit);
+      else if (st?.isFile()) {
+        const linked = resolve(
+          dir,
+          readFileSync(dotGit, 'utf8')
+            .replace(/^gitdir:\s*/, '')
+            .trim(),
+        );
+        const common = readFileSync(join(linked, 'commondir'), 'utf8').trim();
+        gitDirs.push(resolve(linked, common));
+      } else if (statSync(join(dir, 'HEAD'), { throwIfNoEntry: false })) gitDirs.push(dir);
+    } catch {
+      // unreadable: keep walking up
+    }
+    if (dirname(dir) === dir) break;
+  }
+  for (const gitDir of gitDirs) {
+    try {
+      const text = readFileSync(join(gitDir, 'config'), 'utf8');
+      const section = /^\s*\[extensions\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/im.exec(text)?.[1] ?? '';
+      const kind = /^\s*refstorage\s*=\s*"?([^"\s]+)/im.exec(section)?.[1];
+      if (kind) return kind;
+    } catch {
+      // no config there
+    }
+  }
+  return undefined;
 }
 
 function unsupportedRefStorage(kind: string): RepositoryError {

@@ -190,15 +190,24 @@ export class RefTransaction {
 /** Locks one ref in the common dir, creating leading directories (files-backend.c lock_raw_ref). */
 function lockRef(commonDir: string, ref: string, timeoutMs: number): Lockfile {
   const path = join(commonDir, ref);
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || code === 'EEXIST')
-      throw new RefNameConflictError(ref, blockingFileFor(commonDir, ref));
-    throw err;
+  let lock: Lockfile | undefined;
+  // A racing `git pack-refs --prune` or ref deletion may remove the (empty) leading directory between
+  // our mkdir and the O_EXCL open: retry, as git's raceproof_create_file does.
+  for (let attempt = 1; lock === undefined; attempt++) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'EEXIST')
+        throw new RefNameConflictError(ref, blockingFileFor(commonDir, ref));
+      throw err;
+    }
+    try {
+      lock = Lockfile.acquire(path, timeoutMs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
   }
-  const lock = Lockfile.acquire(path, timeoutMs);
   try {
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
       // An empty directory in the way is removed, as git does; a non-empty one is a name conflict.

@@ -1,0 +1,27 @@
+import type { Lease } from '../../src/records/schemas.js';
+
+/** A valid lease record with every field set, for tests. */
+export function sampleLease(overrides: Partial<Lease> = {}): Lease {
+  return {
+    schema: 'coord.lease/v1',
+    key: '65',
+    state: 'open',
+    outcome: null,
+    holder: { id: 'agent-7@example.com', host: 'build-1', pid: 4242, pidStart: 123456, user: 'agent' },
+    token: 1,
+    revision: 1,
+    branch: 'coord/65',
+    baseRef: '0123456789abcdef0123456789abcdef01234567',
+    worktree: { id: 'wt-65-0a1b2c3d', path: '/work/repo/.coord/worktrees/65', host: 'build-1' },
+    ttlSeconds: 900,
+    acquiredAt: '2026-11-21T09:55:39.123Z',
+    renewedAt: '2026-11-21T10:00:00.000Z',
+    transitions: 0,
+    closedAt: null,
+    crashedAt: null,
+    crashReason: null,
+    gate: null,
+    note: 'phase 65: ünïcode ok',
+    ...overrides,
+  };
+}
