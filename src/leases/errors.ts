@@ -1,0 +1,146 @@
+import { CoordError, ExitCode } from '../errors.js';
+import type { Lease } from '../records/schemas.js';
+import { describeStale, formatAge, type StaleReason } from './liveness.js';
+
+/** Facts about a lease used in messages; `now` and `skewSeconds` for ages. */
+export interface LeaseView {
+  lease: Lease;
+  stale: StaleReason | null;
+  now: number;
+  skewSeconds: number;
+}
+
+function where(lease: Lease): string {
+  const parts: string[] = [];
+  if (lease.worktree) parts.push(`worktree ${lease.worktree.path}`);
+  if (lease.branch) parts.push(`branch ${lease.branch}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** `holder-id on host` with pid when known. */
+export function describeHolder(lease: Lease): string {
+  const h = lease.holder;
+  return `${h.id} on ${h.host}${h.pid !== null ? ` (pid ${h.pid})` : ''}`;
+}
+
+/**
+ * The lease is open and held by another holder (exit 3). Names holder, host, worktree, branch, since,
+ * heartbeat age, and how to take it over once stale.
+ */
+export class LeaseHeldError extends CoordError {
+  readonly lease: Lease;
+  constructor(v: LeaseView) {
+    const { lease, now } = v;
+    const expires = Date.parse(lease.renewedAt) + (lease.ttlSeconds + v.skewSeconds) * 1000;
+    super(
+      'lease-held',
+      `lease ${lease.key} is held by ${describeHolder(lease)}${where(lease)} since ${lease.acquiredAt}, ` +
+        `token ${lease.token}; last heartbeat ${formatAge(now - Date.parse(lease.renewedAt))} ago, ` +
+        `stale in ${formatAge(expires - now)} unless renewed. Ask ${lease.holder.id} to release it, or once ` +
+        `it is stale run \`git coord takeover ${lease.key}\` (now only with --force --reason "…").`,
+      ExitCode.conflict,
+    );
+    this.lease = lease;
+  }
+}
+
+/** The lease is held by another holder but stale or crashed: take it over explicitly (exit 3). */
+export class LeaseStaleError extends CoordError {
+  readonly lease: Lease;
+  readonly stale: StaleReason | null;
+  constructor(v: LeaseView, markedCrashed: boolean) {
+    const { lease } = v;
+    const why =
+      lease.state === 'crashed'
+        ? `crashed at ${lease.crashedAt}${lease.crashReason ? ` (${lease.crashReason})` : ''}`
+        : `stale: ${describeStale(lease, v.stale ?? 'expired', v.skewSeconds, v.now)}`;
+    super(
+      'lease-stale',
+      `lease ${lease.key} of ${describeHolder(lease)}${where(lease)} is ${why}` +
+        `${markedCrashed ? '; marked it crashed' : ''}. Take it over with \`git coord takeover ${lease.key}\` ` +
+        `or \`git coord claim ${lease.key} --takeover\`.`,
+      ExitCode.conflict,
+    );
+    this.lease = lease;
+    this.stale = v.stale;
+  }
+}
+
+/** The caller is not (or no longer) the holder, or the token moved on (exit 3). Nothing changed. */
+export class LeaseLostError extends CoordError {
+  readonly lease: Lease;
+  constructor(lease: Lease, verb: string, yourToken?: number) {
+    const state =
+      lease.state === 'open'
+        ? `held by ${describeHolder(lease)}`
+        : `${lease.state}${lease.outcome ? ` (${lease.outcome})` : ''}, last held by ${describeHolder(lease)}`;
+    const tokenNote =
+      yourToken !== undefined && yourToken !== lease.token ? ` (you had token ${yourToken})` : '';
+    super(
+      'lease-lost',
+      `you lost the lease ${lease.key}: token is now ${lease.token}${tokenNote}, ${state}. ` +
+        `Nothing was ${verb}. Stop writing to its branch; \`git coord show ${lease.key}\` shows it.`,
+      ExitCode.conflict,
+    );
+    this.lease = lease;
+  }
+}
+
+/** There is no lease under that key (exit 1). */
+export class LeaseNotFoundError extends CoordError {
+  readonly key: string;
+  constructor(key: string) {
+    super(
+      'no-lease',
+      `no lease ${key} (refs/coord/leases/${key} does not exist). \`git coord list\` shows the leases; ` +
+        `\`git coord claim ${key}\` creates it.`,
+    );
+    this.key = key;
+  }
+}
+
+/** Another lease holds the branch (exit 3). */
+export class BranchHeldError extends CoordError {
+  readonly branch: string;
+  readonly owner: Lease;
+  constructor(branch: string, owner: Lease) {
+    super(
+      'branch-held',
+      `branch ${branch} is held by lease ${owner.key} (${describeHolder(owner)}, ${owner.state}, since ` +
+        `${owner.acquiredAt}). Use another branch (--branch), or finish or clear lease ${owner.key} first.`,
+      ExitCode.conflict,
+    );
+    this.branch = branch;
+    this.owner = owner;
+  }
+}
+
+/** Another lease owns the worktree (exit 3). */
+export class WorktreeHeldError extends CoordError {
+  readonly path: string;
+  readonly owner: Lease;
+  constructor(path: string, owner: Lease) {
+    super(
+      'worktree-held',
+      `worktree ${path} is owned by lease ${owner.key} (${describeHolder(owner)}, ${owner.state}). ` +
+        'Use another path (--worktree), or finish or clear that lease first.',
+      ExitCode.conflict,
+    );
+    this.path = path;
+    this.owner = owner;
+  }
+}
+
+/** A refused state change: not stale for takeover, open for clear, closed for takeover (exit 3). */
+export class LeaseStateError extends CoordError {
+  constructor(code: string, message: string) {
+    super(code, message, ExitCode.conflict);
+  }
+}
+
+/** The worktree cannot be provisioned: unknown directory at the path, branch checked out elsewhere (exit 1). */
+export class WorktreeError extends CoordError {
+  constructor(code: string, message: string) {
+    super(code, message, ExitCode.error);
+  }
+}
