@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { keyProblem, refnameProblem } from '../refs/names.js';
+import { BRANCH_PATTERN, KEY_PATTERN, refnameProblem } from '../refs/names.js';
 
 /**
  * Record definitions (DESIGN §2). Every field is documented once, here, with its unit; the same
@@ -38,13 +38,19 @@ const timestamp = (desc: string) => z.iso.datetime({ precision: 3 }).check(d(`${
 const count = (desc: string) => z.int().check(z.nonnegative(), d(desc));
 const positive = (desc: string) => z.int().check(z.positive(), d(desc));
 const leaseKey = (desc: string) =>
-  z.string().check(
-    z.refine((k) => keyProblem(k) === null, 'must be a valid lease key'),
-    d(desc),
-  );
+  z
+    .string()
+    .check(
+      z.regex(
+        KEY_PATTERN,
+        'must be a valid lease key ([A-Za-z0-9][A-Za-z0-9._-]{0,99}, no "..", not ending in "." or ".lock")',
+      ),
+      d(desc),
+    );
 const branchName = (desc: string) =>
   z.string().check(
     z.maxLength(255),
+    z.regex(BRANCH_PATTERN, 'must be a valid branch name'),
     z.refine(
       (b) => !b.startsWith('-') && refnameProblem(`refs/heads/${b}`) === null,
       'must be a valid branch name',

@@ -15,7 +15,9 @@ export {
   assertBranch,
   assertKey,
   assertRefname,
+  BRANCH_PATTERN,
   InvalidRefnameError,
+  KEY_PATTERN,
   keyProblem,
   refnameProblem,
 } from './names.js';

@@ -49,6 +49,21 @@ export function assertRefname(name: string, allowOnelevel = false): void {
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /**
+ * The whole lease-key rule as one ECMA-262 regular expression, for JSON Schema `pattern`s: accepts
+ * exactly the keys {@link keyProblem} accepts.
+ */
+export const KEY_PATTERN = /^(?!.*\.\.)(?!.*\.lock$)(?!.*\.$)[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * git's branch-name rules (`git check-ref-format --branch`, see {@link assertBranch}) as one ECMA-262
+ * regular expression, for JSON Schema `pattern`s: not `HEAD`, no leading `-` or `/`, no empty
+ * component, no component starting with `.` or ending in `.lock`, no `..`, no `@{`, not ending in
+ * `/` or `.`, no control character, space, `~ ^ : ? * [ \`.
+ */
+export const BRANCH_PATTERN =
+  /^(?!HEAD$)(?![-/])(?!.*\/\/)(?!.*\/$)(?!.*\.$)(?!.*\.\.)(?!.*@\{)(?!(?:.*\/)?\.)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]+$/;
+
+/**
  * Why `key` is not a valid lease key, or `null`: `[A-Za-z0-9][A-Za-z0-9._-]{0,99}`, not ending in
  * `.lock` or `.`, no `..` (DESIGN §1).
  */
