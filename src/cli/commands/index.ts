@@ -1,5 +1,26 @@
 import type { CommandModule } from 'yargs';
+import { claimCommand } from './claim.js';
+import { clearCommand } from './clear.js';
+import { crashCommand } from './crash.js';
+import { doneCommand } from './done.js';
+import { listCommand } from './list.js';
+import { releaseCommand } from './release.js';
+import { renewCommand } from './renew.js';
+import { showCommand } from './show.js';
+import { statusCommand } from './status.js';
+import { takeoverCommand } from './takeover.js';
 
 /** Every CLI command, one module per file in this folder. */
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types
-export const commands: ReadonlyArray<CommandModule<any, any>> = [];
+export const commands: ReadonlyArray<CommandModule<any, any>> = [
+  claimCommand,
+  renewCommand,
+  releaseCommand,
+  doneCommand,
+  crashCommand,
+  takeoverCommand,
+  clearCommand,
+  listCommand,
+  showCommand,
+  statusCommand,
+];

@@ -1,0 +1,130 @@
+import { expiresAt, formatAge, type StaleReason } from '../leases/liveness.js';
+import type { Lease } from '../records/schemas.js';
+import { colors, displaySafe } from './output.js';
+
+/**
+ * Human output of the lease commands: tables and key/value blocks. Every value that comes from a
+ * record goes through displaySafe (a hostile remote cannot inject terminal escapes); colour only on a
+ * TTY without NO_COLOR (see `colors`).
+ */
+
+/** A lease with its liveness, as `show` and `list` report it. */
+export interface LeaseView extends Lease {
+  stale: StaleReason | null;
+}
+
+const STALE_LABEL: Record<StaleReason, string> = {
+  expired: 'expired',
+  'holder-dead': 'holder dead',
+  'pid-reused': 'pid reused',
+};
+
+/** `open`, `open (expired)`, `open (holder dead)`, `open (pid reused)`, `closed (done)`, `crashed`. */
+export function stateLabel(lease: Lease, stale: StaleReason | null): string {
+  if (lease.state === 'open') return stale ? `open (${STALE_LABEL[stale]})` : 'open';
+  if (lease.state === 'closed') return `closed (${lease.outcome ?? '?'})`;
+  return 'crashed';
+}
+
+function paintState(label: string, lease: Lease, stale: StaleReason | null): string {
+  if (lease.state === 'crashed') return colors.red(label);
+  if (lease.state === 'closed') return colors.dim(label);
+  return stale ? colors.yellow(label) : colors.green(label);
+}
+
+/** Renders rows as aligned columns; `paint` colours a cell after padding is computed. */
+export function renderTable(
+  headers: string[],
+  rows: string[][],
+  paint?: (row: number, col: number, text: string) => string,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[], r: number) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return r >= 0 && paint ? paint(r, i, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [colors.bold(line(headers, -1)), ...rows.map((r, i) => line(r, i))].join('\n');
+}
+
+/** `5s ago`, or `in 3m` for a time in the future. */
+function ago(iso: string, now: number): string {
+  const ms = now - Date.parse(iso);
+  return ms >= 0 ? `${formatAge(ms)} ago` : `in ${formatAge(-ms)}`;
+}
+
+/** The `list` table. */
+export function leaseTable(leases: LeaseView[], now: number): string {
+  if (leases.length === 0) return 'no leases';
+  const headers = ['KEY', 'STATE', 'HOLDER', 'HOST', 'TOKEN', 'BRANCH', 'HEARTBEAT', 'WORKTREE'];
+  const rows = leases.map((l) => [
+    displaySafe(l.key),
+    stateLabel(l, l.stale),
+    displaySafe(l.holder.id),
+    displaySafe(l.holder.host),
+    String(l.token),
+    displaySafe(l.branch ?? '-'),
+    l.state === 'open' ? ago(l.renewedAt, now) : '-',
+    displaySafe(l.worktree?.path ?? '-'),
+  ]);
+  return renderTable(headers, rows, (r, c, text) => {
+    const l = leases[r]!;
+    return c === 1 ? paintState(text, l, l.stale) : text;
+  });
+}
+
+/** Key/value lines of one lease (`show`, and after each write command). */
+export function leaseDetails(l: Lease, stale: StaleReason | null, now: number, skewSeconds: number): string {
+  const h = l.holder;
+  const rows: Array<[string, string]> = [
+    ['key', displaySafe(l.key)],
+    ['state', paintState(stateLabel(l, stale), l, stale)],
+    [
+      'holder',
+      `${displaySafe(h.id)} on ${displaySafe(h.host)}${h.pid !== null ? ` pid ${h.pid}` : ''}${h.user ? ` (user ${displaySafe(h.user)})` : ''}`,
+    ],
+    [
+      'token',
+      `${l.token} (revision ${l.revision}, ${l.transitions} holder change${l.transitions === 1 ? '' : 's'})`,
+    ],
+    ['branch', displaySafe(l.branch ?? '-')],
+    ['base', l.baseRef ?? '-'],
+    [
+      'worktree',
+      l.worktree
+        ? `${displaySafe(l.worktree.path)} (${displaySafe(l.worktree.id)} on ${displaySafe(l.worktree.host)})`
+        : '-',
+    ],
+    ['acquired', `${l.acquiredAt} (${ago(l.acquiredAt, now)})`],
+    ['heartbeat', `${l.renewedAt} (${ago(l.renewedAt, now)}), ttl ${formatAge(l.ttlSeconds * 1000)}`],
+  ];
+  if (l.state === 'open') {
+    const exp = expiresAt(l, skewSeconds);
+    rows.push(['expires', exp >= now ? `in ${formatAge(exp - now)}` : `${formatAge(now - exp)} ago`]);
+  }
+  if (l.closedAt) rows.push(['closed', `${l.closedAt} (${l.outcome})`]);
+  if (l.crashedAt)
+    rows.push(['crashed', `${l.crashedAt}${l.crashReason ? `: ${displaySafe(l.crashReason)}` : ''}`]);
+  if (l.gate) rows.push(['gate', gateLine(l)]);
+  if (l.note) rows.push(['note', displaySafe(l.note)]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${colors.dim(k.padEnd(w))}  ${v}`).join('\n');
+}
+
+/** One line about the last gate result. */
+export function gateLine(l: Lease): string {
+  const g = l.gate;
+  if (!g) return 'not run yet';
+  const res =
+    g.result === 'passed'
+      ? colors.green(g.result)
+      : g.result === 'failed'
+        ? colors.red(g.result)
+        : colors.yellow(g.result);
+  const missing = g.missing.length ? `; missing ${g.missing.map(displaySafe).join(', ')}` : '';
+  const reason = g.reason ? `; reason: ${displaySafe(g.reason)}` : '';
+  return `${res} at ${g.at} by ${displaySafe(g.by)}${g.commit ? ` on ${g.commit.slice(0, 12)}` : ''}${missing}${reason}`;
+}
