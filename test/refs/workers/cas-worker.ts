@@ -2,7 +2,8 @@
 //   increment <repo> <ref> <n>  n optimistic read-modify-CAS increments of the lease's `revision`
 //   bump <repo> <ref>           one increment (crash tests set GIT_COORD_TEST_FAULT to die inside it)
 //   delete <repo> <ref>         one CAS delete of the ref (takes packed-refs.lock: `packed-locked`)
-// Prints `ok <attempts>` and exits 0; any error goes to stderr with exit 1.
+// Prints `ok <attempts> <ms>` and exits 0; any error goes to stderr with exit 1. With
+// CAS_WORKER_BARRIER=1 it first prints `ready` and waits for a line on stdin (the benchmark's start gun).
 
 import { optimistic } from '../../../src/records/optimistic.js';
 import { LeaseType } from '../../../src/records/schemas.js';
@@ -29,6 +30,12 @@ async function bump(): Promise<void> {
   );
 }
 
+if (process.env.CAS_WORKER_BARRIER === '1') {
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.destroy();
+}
+const t0 = performance.now();
 if (mode === 'increment') {
   for (let i = 0; i < Number(count); i++) await bump();
 } else if (mode === 'bump') {
@@ -39,4 +46,4 @@ if (mode === 'increment') {
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
-process.stdout.write(`ok ${attempts}\n`);
+process.stdout.write(`ok ${attempts} ${(performance.now() - t0).toFixed(1)}\n`);
