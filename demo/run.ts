@@ -212,6 +212,14 @@ async function main(): Promise<void> {
   story.expect(gitOut('rev-parse', 'refs/heads/coord/65') === headBefore, 'branch coord/65 did not move');
   await as(b, 'git checkout -q -- src/auth.js && git status --short', wt['65']!);
 
+  story.step('agent-a asks for its closeout report while the others are still working');
+  const blocked = await as(a, 'git coord report', wt['65']!);
+  story.expect(blocked.code === 4, 'the report exits 4: other open leases block the closeout');
+  story.expect(
+    /\[BLOCK\][^\n]*66/.test(blocked.stdout) && /\[BLOCK\][^\n]*67/.test(blocked.stdout),
+    'leases 66 and 67 are listed as [BLOCK]',
+  );
+
   story.step('agent-a tries to finish phase 65 before its artifacts exist');
   const early = await as(a, 'git coord done 65', wt['65']!);
   story.expect(early.code === 4, '`done` is refused by the gate with exit 4');
@@ -261,6 +269,7 @@ async function main(): Promise<void> {
     .map((ref) => JSON.parse(gitOut('show', ref) ?? '{}') as { action?: string; key?: string })
     .find((e) => e.action === 'override' && e.key === '66');
   story.expect(Boolean(overrideEvent), 'an override audit event for 66 is stored under refs/coord/audit/');
+  you("git for-each-ref --format='%(refname)' refs/coord/audit | xargs -n1 git show");
 
   story.step('agent-c is killed with SIGKILL in the middle of phase 67');
   await c.kill();
@@ -317,14 +326,22 @@ async function main(): Promise<void> {
     (JSON.parse(prev.stdout) as LeaseView).revision === lease('67')!.revision - 1,
     '`@{1}` is the previous version of the record (revision - 1)',
   );
-  you('cat "$(git rev-parse --git-common-dir)/logs/refs/coord/leases/67"');
-  story.say(
-    '(`git reflog refs/coord/leases/67` prints nothing in git 2.39: reflog walks commits and these refs',
+  const older = you(`git show 'refs/coord/leases/67@{2}' | grep -E '"(id|token|revision)"'`);
+  story.expect(
+    older.stdout.includes('"agent-c"'),
+    "`@{2}` is still agent-c's version, from before the takeover",
   );
-  story.say(
-    ' point at blobs; `ref@{N}` and the reflog file above are the plain-git way to read the history.)',
+  const reflogFile = you('cat "$(git rev-parse --git-common-dir)/logs/refs/coord/leases/67"');
+  story.expect(
+    reflogFile.stdout.includes('coord: claim 67 by agent-c token 1') &&
+      reflogFile.stdout.includes('coord: takeover 67 by agent-b token 2'),
+    "the ref's reflog file records every write: claim by agent-c, takeover by agent-b",
   );
-  story.expect(true, 'history of every record is in its reflog');
+  const reflog = you('git reflog refs/coord/leases/67');
+  if (reflog.stdout.trim() === '') {
+    story.say('`git reflog` prints nothing here: it walks commits, and refs/coord/* point at blobs;');
+    story.say('`git show <ref>@{N}` and the reflog file above are the plain-git way to read the history.');
+  }
 }
 
 let code = 0;

@@ -19,6 +19,7 @@ describe('npm run demo (demo/run.ts as a real process)', () => {
       '✓ both are refused with exit 3 (conflict)',
       '✓ the real pre-commit hook refuses the commit',
       '✓ the refusal names the holder, agent-a',
+      '✓ the report exits 4: other open leases block the closeout',
       '✓ `done` is refused by the gate with exit 4',
       '✓ lease 65 is closed, outcome done, gate passed',
       '✓ an override audit event for 66 is stored under refs/coord/audit/',
@@ -26,6 +27,7 @@ describe('npm run demo (demo/run.ts as a real process)', () => {
       '✓ `takeover 67` exits 0',
       '$ git for-each-ref refs/coord',
       "$ git show 'refs/coord/leases/67@{1}'",
+      "✓ the ref's reflog file records every write: claim by agent-c, takeover by agent-b",
     ]) {
       expect(out).toContain(line);
     }
