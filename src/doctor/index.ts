@@ -1,0 +1,226 @@
+import { type Dirent, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as z from 'zod/mini';
+import { CoordError } from '../errors.js';
+import { optimistic } from '../records/optimistic.js';
+import { type Actor, QUARANTINE_PREFIX, quarantineRecord } from '../records/quarantine.js';
+import { AuditType, BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
+import { type CorruptEntry, CorruptRecordError, isCorrupt, listRecords } from '../records/store.js';
+import { BrokenRefError, readLoose } from '../refs/read.js';
+import type { Repo } from '../refs/repo.js';
+import { RefTransaction } from '../refs/transaction.js';
+import { BRANCHES, LEASES, planIndexes, queueIndexFixes, WORKTREES } from './indexes.js';
+import { findCoordLocks, removeStaleLock, STALE_LOCK_MS } from './locks.js';
+
+export { STALE_LOCK_MS } from './locks.js';
+
+const d = z.describe;
+
+/** Kinds of problem `git coord doctor` reports. */
+export const PROBLEM_KINDS = [
+  'stale-lock',
+  'lock-held',
+  'broken-ref',
+  'corrupt-record',
+  'orphan-index',
+  'index-mismatch',
+  'missing-index',
+  'duplicate-claim',
+] as const;
+
+/** `git coord doctor --json` (DESIGN §4). */
+export const DoctorOutput = z
+  .strictObject({
+    problems: z.array(
+      z.strictObject({
+        kind: z.enum(PROBLEM_KINDS).check(d('What is wrong')),
+        ref: z.optional(z.string().check(d('The ref concerned (all kinds but locks)'))),
+        path: z.optional(z.string().check(d('Absolute path of the lock file (lock kinds)'))),
+        message: z.string().check(d('What was found, and what was done or is to be done')),
+        fixed: z.boolean().check(d('True when --fix repaired it')),
+      }),
+    ),
+  })
+  .check(d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'));
+export type DoctorReport = z.infer<typeof DoctorOutput>;
+export type DoctorProblem = DoctorReport['problems'][number];
+
+/** Options of {@link runDoctor}. */
+export interface DoctorOptions {
+  /** Repair what can be repaired. */
+  fix: boolean;
+  /** Who repairs: quarantine audit events and reflog entries name them. */
+  actor: Actor;
+  /** Clock, for tests (ms since the epoch). */
+  now?: () => number;
+}
+
+/** The record types checked, by prefix. Quarantined records are never re-checked. */
+const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
+  [LEASES, LeaseType as RecordType<unknown>],
+  [BRANCHES, BranchIndexType as RecordType<unknown>],
+  [WORKTREES, WorktreeType as RecordType<unknown>],
+  ['refs/coord/audit/', AuditType as RecordType<unknown>],
+];
+
+/**
+ * Checks the coord refs of `repo` and, with `fix`, repairs them, in this order:
+ * 1. lock files under `refs/coord/` and `packed-refs.lock`: older than 60 s = stale (a crashed
+ *    writer; `fix` removes it), younger = held (reported, never touched);
+ * 2. loose ref files under `refs/coord/` that hold no oid (reported only);
+ * 3. corrupt records (not JSON, wrong shape, unknown version, not a blob, missing, too large, a lease
+ *    whose `key` differs from its ref name): `fix` quarantines them (object kept, audit event);
+ * 4. the branch and worktree indexes against the leases: orphan, mismatching and missing entries;
+ *    `fix` rebuilds them from the leases in one CAS transaction (retried on conflict).
+ *
+ * @returns every problem found, each marked `fixed` or not; the command exits 0 when all are fixed.
+ */
+export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<DoctorReport> {
+  const now = opts.now ?? Date.now;
+  const problems: DoctorProblem[] = [];
+  const ident = { name: opts.actor.id, email: opts.actor.id };
+
+  for (const lock of findCoordLocks(repo, now())) {
+    const age = `${(lock.ageMs / 1000).toFixed(1)}s`;
+    if (lock.ageMs < STALE_LOCK_MS) {
+      problems.push({
+        kind: 'lock-held',
+        path: lock.path,
+        message: `${lock.name} is ${age} old: probably a running git or git-coord; left alone (only locks older than ${STALE_LOCK_MS / 1000}s are removed)`,
+        fixed: false,
+      });
+      continue;
+    }
+    const fixed = opts.fix && removeStaleLock(lock.path, now());
+    problems.push({
+      kind: 'stale-lock',
+      path: lock.path,
+      message: `${lock.name} is ${age} old, left by a crashed writer; it blocks every write of that ref${fixed ? ': removed' : ''}`,
+      fixed,
+    });
+  }
+
+  for (const ref of brokenRefs(repo)) {
+    problems.push({
+      kind: 'broken-ref',
+      ref,
+      message: `the ref file holds no object id; inspect ${join(repo.commonDir, ref)} and delete it`,
+      fixed: false,
+    });
+  }
+
+  const unfixedCorrupt = new Set<string>();
+  for (const entry of await corruptRecords(repo)) {
+    const problem: DoctorProblem = {
+      kind: 'corrupt-record',
+      ref: entry.ref,
+      message: `${entry.error.reason} (object ${entry.oid})`,
+      fixed: false,
+    };
+    if (opts.fix) {
+      try {
+        const target = quarantineRecord(repo, entry.ref, entry.oid, entry.error.reason, opts.actor);
+        problem.fixed = true;
+        problem.message += `: moved to ${target}, object kept`;
+      } catch (err) {
+        if (!(err instanceof CoordError)) throw err;
+        problem.message += `; could not quarantine: ${err.message}`;
+      }
+    } else {
+      problem.message += `; \`git coord doctor --fix\` moves it to ${QUARANTINE_PREFIX}`;
+    }
+    if (!problem.fixed) unfixedCorrupt.add(entry.ref);
+    problems.push(problem);
+  }
+
+  const skipRefs = unfixedCorrupt;
+  if (opts.fix) {
+    try {
+      const fixedIndex = await optimistic(async () => {
+        const planned = await planIndexes(repo, { skipRefs, writeBlobs: true });
+        const tx = new RefTransaction(repo);
+        queueIndexFixes(tx, planned);
+        if (tx.refs().length > 0) tx.commit({ ident });
+        return planned;
+      });
+      for (const p of fixedIndex) {
+        problems.push({
+          kind: p.kind,
+          ref: p.ref,
+          message: withFix(p.message, !!p.change),
+          fixed: !!p.change,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof CoordError)) throw err;
+      for (const p of await planIndexes(repo, { skipRefs, writeBlobs: false })) {
+        problems.push({
+          kind: p.kind,
+          ref: p.ref,
+          message: `${p.message}; not fixed: ${err.message}`,
+          fixed: false,
+        });
+      }
+    }
+  } else {
+    for (const p of await planIndexes(repo, { skipRefs, writeBlobs: false })) {
+      problems.push({ kind: p.kind, ref: p.ref, message: p.message, fixed: false });
+    }
+  }
+  return { problems };
+}
+
+function withFix(message: string, fixed: boolean): string {
+  return fixed ? `${message}: rebuilt from the leases` : message;
+}
+
+/** Corrupt records under every checked prefix, plus leases whose `key` is not their ref name. */
+async function corruptRecords(repo: Repo): Promise<CorruptEntry[]> {
+  const out: CorruptEntry[] = [];
+  for (const [prefix, type] of CHECKED) {
+    for (const e of await listRecords(repo, prefix, type)) {
+      if (isCorrupt(e)) out.push(e);
+      else if (prefix === LEASES && (e.record as { key: string }).key !== e.ref.slice(LEASES.length)) {
+        const key = (e.record as { key: string }).key;
+        out.push({
+          ref: e.ref,
+          oid: e.oid,
+          error: new CorruptRecordError(
+            e.ref,
+            e.oid,
+            `lease key ${JSON.stringify(key)} does not match its ref name`,
+          ),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Loose ref files under `refs/coord/` (outside quarantine) whose content is not an oid or symref. */
+function brokenRefs(repo: Repo): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(join(repo.commonDir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const ref = `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if (`${ref}/` !== QUARANTINE_PREFIX) walk(ref);
+      } else if (!e.name.endsWith('.lock')) {
+        try {
+          readLoose(repo.commonDir, ref);
+        } catch (err) {
+          if (err instanceof BrokenRefError) out.push(ref);
+          else throw err;
+        }
+      }
+    }
+  };
+  walk('refs/coord');
+  return out.sort();
+}
