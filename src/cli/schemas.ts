@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { DoctorOutput } from '../doctor/index.js';
 import { Lease } from '../records/schemas.js';
 
 /**
@@ -78,4 +79,5 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   list: ListOutput,
   status: StatusOutput,
   error: ErrorOutput,
+  doctor: DoctorOutput,
 };

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { claimCommand } from './claim.js';
 import { clearCommand } from './clear.js';
 import { crashCommand } from './crash.js';
+import { doctorCommand } from './doctor.js';
 import { doneCommand } from './done.js';
 import { listCommand } from './list.js';
 import { releaseCommand } from './release.js';
@@ -23,4 +24,5 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   listCommand,
   showCommand,
   statusCommand,
+  doctorCommand,
 ];
