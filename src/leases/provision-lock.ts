@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoordError } from '../errors.js';
 import { Lockfile, LockTimeoutError, lockAge, sleepSync } from '../refs/lock.js';
@@ -17,14 +17,20 @@ export const DEFAULT_PROVISION_TIMEOUT_MS = 30_000;
  */
 export class StaleProvisionLockError extends CoordError {
   readonly lockPath: string;
-  constructor(lockPath: string, owner: string, ageMs: number | null) {
+  /** Other lock files the crashed claim may have left (ref locks under refs/coord/, packed-refs.lock). */
+  readonly leftovers: string[];
+  constructor(lockPath: string, owner: string, ageMs: number | null, leftovers: string[]) {
+    const also = leftovers.length
+      ? ` It may also have left these ref locks; remove them too if no git command is running: ${leftovers.join(' ')}.`
+      : '';
     super(
       'stale-lock',
       `the claim lock ${lockPath} was left by ${owner}, which is gone (lock ${ageMs === null ? '?' : formatAge(ageMs)} ` +
         `old): a claim crashed while provisioning a worktree. Remove it (\`rm ${lockPath}\`, or ` +
-        '`git coord doctor --fix`) and retry; `git worktree list` shows what that claim left.',
+        `\`git coord doctor --fix\`) and retry; \`git worktree list\` shows what that claim left.${also}`,
     );
     this.lockPath = lockPath;
+    this.leftovers = leftovers;
   }
 }
 
@@ -66,7 +72,12 @@ export class ProvisionLock {
         const lockPath = `${base}.lock`;
         const [pid, owner] = readOwner(lockPath);
         if (pid !== null && owner === host && !probe.alive(pid)) {
-          throw new StaleProvisionLockError(lockPath, `process ${pid} on ${host}`, lockAge(lockPath));
+          throw new StaleProvisionLockError(
+            lockPath,
+            `process ${pid} on ${host}`,
+            lockAge(lockPath),
+            coordLockFiles(repo.commonDir),
+          );
         }
         if (Date.now() >= deadline) throw new LockTimeoutError(lockPath, lockAge(lockPath), timeoutMs);
         sleepSync(5 + Math.random() * Math.min(100, 5 * n));
@@ -78,6 +89,21 @@ export class ProvisionLock {
   release(): void {
     this.lock.rollback();
   }
+}
+
+/** `*.lock` files under `refs/coord/` and `packed-refs.lock`, as absolute paths. */
+export function coordLockFiles(commonDir: string): string[] {
+  const out: string[] = [];
+  const root = join(commonDir, 'refs', 'coord');
+  try {
+    for (const f of readdirSync(root, { recursive: true }) as string[]) {
+      if (f.endsWith('.lock')) out.push(join(root, f));
+    }
+  } catch {
+    // no refs/coord yet
+  }
+  if (existsSync(join(commonDir, 'packed-refs.lock'))) out.push(join(commonDir, 'packed-refs.lock'));
+  return out.sort();
 }
 
 function readOwner(lockPath: string): [number | null, string | null] {

@@ -1,0 +1,123 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Lease } from '../../src/records/schemas.js';
+import { makeRepo, type RunResult, run, sh } from '../fixtures/repo.js';
+
+/** The built CLI (`npm test` builds it first). */
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'git-coord.mjs');
+
+/** Runs `node dist/git-coord.mjs …` as a real process in `cwd`. */
+export function cli(
+  cwd: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<RunResult> {
+  return run('node', [CLI, ...args], {
+    cwd,
+    env: { NO_COLOR: '1', COORD_HOLDER: undefined, COORD_PID: undefined, ...env },
+  });
+}
+
+/** Runs the CLI and parses stdout as JSON, expecting exit `code`. */
+export async function cliJson<T = unknown>(
+  cwd: string,
+  args: string[],
+  code = 0,
+  env: Record<string, string> = {},
+): Promise<T> {
+  const res = await cli(cwd, [...args, '--json'], env);
+  if (res.code !== code)
+    throw new Error(
+      `git-coord ${args.join(' ')}: exit ${res.code}, expected ${code}\n${res.stdout}${res.stderr}`,
+    );
+  return JSON.parse(res.stdout) as T;
+}
+
+/** Expects exit `code` and returns the result. */
+export async function expectExit(
+  cwd: string,
+  args: string[],
+  code: number,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const res = await cli(cwd, args, env);
+  expect(res.code, `git-coord ${args.join(' ')}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`).toBe(code);
+  return res;
+}
+
+/** A fresh repository with `.coord/config.json` (committed) holding `config`. */
+export function makeCoordRepo(config: object = {}): string {
+  const dir = makeRepo();
+  mkdirSync(join(dir, '.coord'), { recursive: true });
+  writeFileSync(join(dir, '.coord', 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  sh(dir, 'add', '.coord/config.json');
+  sh(dir, 'commit', '-q', '-m', 'coord config');
+  return dir;
+}
+
+/** `git show <ref>` parsed, or `null` when the ref does not exist. */
+export function record<T = Lease>(dir: string, ref: string): T | null {
+  try {
+    return JSON.parse(sh(dir, 'show', ref)) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Refs under `prefix` (`git for-each-ref`), as names. */
+export function refs(dir: string, prefix: string): string[] {
+  const out = sh(dir, 'for-each-ref', '--format=%(refname)', prefix);
+  return out ? out.split('\n') : [];
+}
+
+/** Worktrees as git lists them (porcelain), as `{path, branch}`. */
+export function worktrees(dir: string): Array<{ path: string; branch: string | null }> {
+  return sh(dir, 'worktree', 'list', '--porcelain')
+    .split('\n\n')
+    .filter(Boolean)
+    .map((block) => {
+      const lines = block.split('\n');
+      const path = lines.find((l) => l.startsWith('worktree '))!.slice(9);
+      const branch = lines.find((l) => l.startsWith('branch '))?.slice(7) ?? null;
+      return { path, branch };
+    });
+}
+
+/**
+ * Asserts that the lease `key`, its branch index entry and its worktree record agree (same key,
+ * holder, token, branch, worktree id), and returns the lease.
+ */
+export function expectConsistent(dir: string, key: string): Lease {
+  const lease = record(dir, `refs/coord/leases/${key}`);
+  expect(lease, `lease ${key}`).not.toBeNull();
+  const l = lease!;
+  if (l.branch) {
+    const b = record<{ key: string; holder: string; token: number; branch: string }>(
+      dir,
+      `refs/coord/branches/${l.branch}`,
+    );
+    expect(b).toMatchObject({ key, holder: l.holder.id, token: l.token, branch: l.branch });
+  }
+  if (l.worktree) {
+    const w = record<{
+      key: string;
+      holder: string;
+      token: number;
+      id: string;
+      path: string;
+      branch: string | null;
+    }>(dir, `refs/coord/worktrees/${l.worktree.id}`);
+    expect(w).toMatchObject({
+      key,
+      holder: l.holder.id,
+      token: l.token,
+      id: l.worktree.id,
+      path: l.worktree.path,
+      branch: l.branch,
+    });
+  }
+  return l;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
