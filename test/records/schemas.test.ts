@@ -21,8 +21,9 @@ describe('published JSON Schemas (docs/schema)', () => {
   it('the committed files equal what `npm run schemas` generates (no drift)', async () => {
     const generated = await generateSchemas();
     const committed = committedSchemas();
-    expect([...committed.keys()]).toEqual([...generated.keys()]);
-    for (const [file, text] of generated) expect(committed.get(file), file).toBe(text);
+    const hint = 'docs/schema is out of date: run `npm run schemas` and commit docs/schema';
+    expect([...committed.keys()], hint).toEqual([...generated.keys()]);
+    for (const [file, text] of generated) expect(committed.get(file), `${hint} (${file})`).toBe(text);
     for (const type of RECORD_TYPES) expect(generated.has(`${type.name}.schema.json`)).toBe(true);
     expect(readdirSync(join(import.meta.dirname, '../../docs/schema')).length).toBeGreaterThanOrEqual(4);
   });
