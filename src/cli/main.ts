@@ -1,7 +1,4 @@
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
-import { commands } from './commands/index.js';
 import { reportError } from './output.js';
 
 /**
@@ -12,6 +9,11 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let exitCode = 0;
   try {
+    // Loaded here, not at the top: `git-coord hook …` (below) must not pay for them.
+    const [{ default: yargs }, { commands }] = await Promise.all([
+      import('yargs'),
+      import('./commands/index.js'),
+    ]);
     let parser = yargs(argv)
       .scriptName('git-coord')
       .usage(
@@ -36,6 +38,11 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-main(hideBin(process.argv)).then((code) => {
+const args = process.argv.slice(2);
+// The installed git hooks run `git-coord hook <name>`: dispatched before yargs and the command modules
+// are loaded, so a hook costs about one node start (src/hooks/fast.ts).
+const done =
+  args[0] === 'hook' ? import('../hooks/fast.js').then((m) => m.hookMain(args.slice(1))) : main(args);
+done.then((code) => {
   process.exitCode = code;
 });

@@ -62,6 +62,70 @@ export const ErrorOutput = z
   })
   .check(d('A failed command with --json'));
 
+/** One gate rule's outcome. */
+export const GateRule = z
+  .strictObject({
+    rule: z
+      .string()
+      .check(
+        d(
+          'The rule as configured, {key} expanded: "when <glob>", "require <glob>", "fresh <path> within <d>"',
+        ),
+      ),
+    status: z.enum(['pass', 'fail', 'skip']).check(d('pass, fail, or skip (gate skipped / no gate)')),
+    detail: z.string().check(d('What matched, what is missing, or how old the last change is')),
+  })
+  .check(d('One rule of a gate evaluation'));
+
+/** `gate <key> --json`. */
+export const GateOutput = z
+  .strictObject({
+    key: z.string().check(d('The lease key the gate was evaluated for')),
+    result: z
+      .enum(['passed', 'failed', 'skipped'])
+      .check(
+        d('passed: every rule passes; failed: a rule fails (exit 4); skipped: no `when` match or no gate'),
+      ),
+    rules: z.array(GateRule).check(d('Every rule, in configuration order')),
+    gate: z.string().check(d('Gate name in .coord/config.json (done)')),
+    commit: z.nullable(z.string()).check(d('Commit evaluated on (the lease branch head or --rev)')),
+  })
+  .check(d('git coord gate --json'));
+
+/** `report --json`. */
+export const ReportOutput = z
+  .strictObject({
+    key: z
+      .nullable(z.string())
+      .check(d("The key reported on (--key, else the current worktree's lease), or null")),
+    items: z
+      .array(
+        z.strictObject({
+          tag: z
+            .enum(['BLOCK', 'INFO', 'WARN'])
+            .check(
+              d(
+                "BLOCK: another key's open lease; INFO: your lease, gate passing; WARN: stale, crashed, failing gate",
+              ),
+            ),
+          key: z.nullable(z.string()).check(d('Lease key the item is about, or null')),
+          message: z.string().check(d('Holder, branch, age, state')),
+        }),
+      )
+      .check(d('Findings, in lease-key order, then the gate')),
+    gate: z
+      .nullable(
+        z.strictObject({
+          result: z.enum(['passed', 'failed', 'skipped']),
+          commit: z.nullable(z.string()),
+          rules: z.array(GateRule),
+        }),
+      )
+      .check(d("The key's gate on its branch head, or null")),
+    next_safe_action: z.string().check(d('What to do next')),
+  })
+  .check(d('git coord report --json (exit 4 when any item is BLOCK)'));
+
 /**
  * Output schema per command (plus `lease` and `error`). Helper modules add theirs here (gate, report,
  * doctor).
@@ -78,6 +142,8 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   show: ShowOutput,
   list: ListOutput,
   status: StatusOutput,
+  gate: GateOutput,
+  report: ReportOutput,
   error: ErrorOutput,
   doctor: DoctorOutput,
 };

@@ -307,14 +307,18 @@ export function indexTarget(repo: Pick<Repo, 'gitDir'>, worktreeTop: string): Ga
   return { kind: 'index', tree, head, staged };
 }
 
-/** Renders an evaluation for people: one line per rule. */
+/**
+ * Renders an evaluation for people: a head line, then one line per rule. `safe` sanitises text that
+ * comes from the repository (paths, patterns) before `paint` adds colour.
+ */
 export function formatGate(
-  ev: GateEvaluation,
+  ev: Pick<GateEvaluation, 'gate' | 'key' | 'result' | 'commit' | 'rules'>,
   paint: (status: GateRuleResult['status'], s: string) => string = (_, s) => s,
+  safe: (s: string) => string = (s) => s,
 ): string {
-  const lines = [
-    `gate ${ev.gate} for ${ev.key}: ${ev.result}${ev.commit ? ` (commit ${ev.commit.slice(0, 12)})` : ' (index tree)'}`,
-  ];
-  for (const r of ev.rules) lines.push(`  ${paint(r.status, `[${r.status}]`)} ${r.rule}: ${r.detail}`);
+  const on = ev.commit ? `commit ${ev.commit.slice(0, 12)}` : 'the index tree';
+  const lines = [`gate ${safe(ev.gate)} for ${safe(ev.key)} on ${on}: ${ev.result}`];
+  for (const r of ev.rules)
+    lines.push(`  ${paint(r.status, `[${r.status}]`)} ${safe(r.rule)}: ${safe(r.detail)}`);
   return lines.join('\n');
 }

@@ -4,12 +4,13 @@
  * 1. runs the hook we found in place at install time first (`<hook>.coord-chained`), so its failure
  *    still blocks (pre-push: it gets the same stdin);
  * 2. exits 0 at once with `COORD=0`;
- * 3. takes the fast path without starting node: pre-commit and pre-push exit 0 when the repository has
- *    no lease (`git for-each-ref --count=1 refs/coord/leases`); pre-commit also exits 0 when neither the
- *    current worktree (its wtid slug, see `worktreeId`) nor the current branch has an index record
- *    (`refs/coord/worktrees/<slug>-????????`, `refs/coord/branches/<branch>`; the 8-hex host/path hash
- *    is checked by node, so two worktrees sharing a basename at most cost a node start); commit-msg
- *    exits 0 unless the message has a `Coord-Done:` line;
+ * 3. takes the fast path without starting node: pre-push exits 0 when the repository has no lease
+ *    (`git for-each-ref --count=1 refs/coord/leases`); pre-commit exits 0 when neither the current
+ *    worktree (its wtid slug, see `worktreeId`) nor the current branch has an index record
+ *    (`refs/coord/worktrees/<slug>-????????`, `refs/coord/branches/<branch>`: one `git for-each-ref`,
+ *    which also covers "no lease at all", since index records exist only for leases; the 8-hex
+ *    host/path hash is checked by node, so two worktrees sharing a basename at most cost a node start);
+ *    commit-msg exits 0 unless the message has a `Coord-Done:` line;
  * 4. otherwise runs `node <cli> hook <name> "$@"`, the CLI path embedded at install time, falling back
  *    to `git-coord` on PATH; with neither it fails closed, saying how to install it or skip with
  *    `COORD=0`.
@@ -125,17 +126,30 @@ if [ -f "$1" ]; then
 fi
 [ -n "$coord_found" ] || exit 0
 `);
-  } else {
+  } else if (name === 'pre-push') {
     parts.push(`[ -n "$(git for-each-ref --count=1 --format=x refs/coord/leases)" ] || exit 0
 `);
-  }
-  if (name === 'pre-commit') {
+  } else {
+    // The git dir and HEAD are read with shell builtins (git runs hooks at the worktree top, with
+    // GIT_DIR set in linked worktrees); one git call then asks for the index records of this worktree
+    // and branch. Index records exist only for leases, so a repository without leases never gets past it.
     parts.push(`${slugFunction()}
 coord_top=$(pwd -P)
+if [ -n "\${GIT_DIR:-}" ]; then coord_gd=$GIT_DIR
+elif [ -d .git ]; then coord_gd=.git
+elif [ -f .git ]; then IFS= read -r coord_gd < .git; coord_gd=\${coord_gd#gitdir: }
+else coord_gd=
+fi
+case $coord_gd in ''|/*) ;; *) coord_gd=$coord_top/$coord_gd ;; esac
+coord_head=
+[ -n "$coord_gd" ] && [ -f "$coord_gd/HEAD" ] && IFS= read -r coord_head < "$coord_gd/HEAD"
+[ -n "$coord_head" ] || coord_head="ref: $(git symbolic-ref -q HEAD)"
+set -f
 coord_pat="refs/coord/worktrees/$(coord_slug "\${coord_top##*/}")-????????"
-coord_branch=$(git symbolic-ref -q HEAD) && coord_pat="$coord_pat refs/coord/branches/\${coord_branch#refs/heads/}"
+case $coord_head in "ref: refs/heads/"?*) coord_pat="$coord_pat refs/coord/branches/\${coord_head#ref: refs/heads/}" ;; esac
 # shellcheck disable=SC2086
 [ -n "$(git for-each-ref --count=1 --format=x $coord_pat)" ] || exit 0
+if [ -n "$coord_gd" ]; then COORD_HOOK_GIT_DIR=$coord_gd COORD_HOOK_TOP=$coord_top; export COORD_HOOK_GIT_DIR COORD_HOOK_TOP; fi
 `);
   }
   parts.push(`${runNode(name, loc)}

@@ -4,9 +4,14 @@ import { clearCommand } from './clear.js';
 import { crashCommand } from './crash.js';
 import { doctorCommand } from './doctor.js';
 import { doneCommand } from './done.js';
+import { gateCommand } from './gate.js';
+import { hookCommand } from './hook.js';
+import { hooksCommand } from './hooks.js';
+import { initCommand } from './init.js';
 import { listCommand } from './list.js';
 import { releaseCommand } from './release.js';
 import { renewCommand } from './renew.js';
+import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { takeoverCommand } from './takeover.js';
@@ -24,5 +29,10 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   listCommand,
   showCommand,
   statusCommand,
+  gateCommand,
+  reportCommand,
   doctorCommand,
+  initCommand,
+  hooksCommand,
+  hookCommand,
 ];

@@ -1,0 +1,188 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { git } from '../refs/git.js';
+import { readObject, writeBlob } from '../refs/objects.js';
+import { readRef } from '../refs/read.js';
+import { currentHost, type Repo, worktreeId } from '../refs/repo.js';
+import { RefTransaction } from '../refs/transaction.js';
+
+/**
+ * The entry of `git-coord hook <name>`, dispatched by the CLI before yargs and the command modules are
+ * loaded, so a hook costs about one node start (DESIGN §5).
+ *
+ * The common case of pre-commit — the current worktree or branch belongs to the caller's own open
+ * lease, and the commit is a heartbeat — is handled here with the ref store alone (no zod, no
+ * `git rev-parse`): the records are read as JSON, and the renewal is the same write
+ * `git coord renew` makes (revision +1, `renewedAt` now, one CAS on the lease ref verifying the index
+ * refs, reflog `coord: renew <key> by <holder> token <n>`). The shell passes `COORD_HOOK_GIT_DIR` and
+ * `COORD_HOOK_TOP`. Anything else — no identity, another
+ * holder, a record that is not canonical, a lost race, any error — falls through to the full hook
+ * (src/hooks/run.ts), which validates every record and says why it refuses.
+ */
+
+const LEASES = 'refs/coord/leases/';
+
+/** `git-coord hook <name> [args…]`: returns the exit status. */
+export async function hookMain(argv: string[]): Promise<number> {
+  const [name = '', ...args] = argv;
+  if (name === 'pre-commit') {
+    let fast: number | null = null;
+    try {
+      fast = await fastPreCommit();
+    } catch {
+      fast = null;
+    }
+    if (fast !== null) return fast;
+  }
+  try {
+    const { runHook } = await import('./run.js');
+    return await runHook(name, args);
+  } catch (err) {
+    const { reportError } = await import('../cli/output.js');
+    const code = reportError(err, false);
+    process.stderr.write(
+      'git-coord: the hook failed, so git stops here (COORD=0 skips the git-coord checks).\n',
+    );
+    return code === 0 ? 1 : code;
+  }
+}
+
+/**
+ * git config as the fast path needs it. With `$COORD_HOLDER` set nothing else is needed: the lock
+ * timeouts take git's defaults (a lock that does not come free in time throws, and the full hook, which
+ * reads the real configuration, retries). Without it, `git config --list` is read once for the
+ * identity (`coord.holder`, `user.email`) and the timeouts.
+ */
+function hookConfig(cwd: string): () => ReadonlyMap<string, string> {
+  let map: Map<string, string> | null = null;
+  return () => {
+    if (map) return map;
+    map = new Map();
+    if (process.env.COORD_HOLDER) return map;
+    const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
+    for (const entry of out.split('\0')) {
+      if (!entry) continue;
+      const nl = entry.indexOf('\n');
+      if (nl < 0) map.set(entry.toLowerCase(), 'true');
+      else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
+    }
+    return map;
+  };
+}
+
+/** The repository as the shell found it, without spawning git; null when the shell did not say. */
+function repoFromHookEnv(): (Repo & { top: string }) | null {
+  const gitDirEnv = process.env.COORD_HOOK_GIT_DIR;
+  const topEnv = process.env.COORD_HOOK_TOP;
+  if (!gitDirEnv || !topEnv) return null;
+  const gitDir = realpathSync(gitDirEnv);
+  let commonDir = gitDir;
+  try {
+    commonDir = realpathSync(resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()));
+  } catch {
+    commonDir = gitDir;
+  }
+  // The files backend only (the full path explains the refusal of anything else).
+  const cfg = readFileSync(join(commonDir, 'config'), 'utf8');
+  if (/^\s*\[extensions\]/im.test(cfg)) return null;
+  const top = realpathSync(topEnv);
+  return {
+    top,
+    worktreeTop: top,
+    gitDir,
+    commonDir,
+    isLinked: gitDir !== commonDir,
+    isBare: false,
+    config: hookConfig(top),
+  };
+}
+
+/** A stored record: the blob's oid, its bytes and the parsed JSON. */
+interface Raw {
+  oid: string;
+  text: string;
+  json: Record<string, unknown>;
+}
+
+async function readRaw(repo: Repo, ref: string): Promise<Raw | null> {
+  const oid = readRef(repo, ref);
+  if (oid === null) return null;
+  const obj = await readObject(repo, oid);
+  if (obj.type !== 'blob') throw new Error(`${ref} is not a blob`);
+  const text = obj.content.toString('utf8');
+  const json = JSON.parse(text) as unknown;
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${ref} is not a record`);
+  return { oid, text, json: json as Record<string, unknown> };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+/**
+ * pre-commit for the lease holder. Returns 0 when the caller's own open lease owns this worktree /
+ * branch (and was renewed) or nothing owns them; null to run the full hook.
+ */
+export async function fastPreCommit(): Promise<number | null> {
+  const repo = repoFromHookEnv();
+  if (!repo) return null;
+  const host = currentHost();
+  const wtid = worktreeId(repo.top, host);
+  const head = readFileSync(join(repo.gitDir, 'HEAD'), 'utf8').trim();
+  const branch = head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : null;
+
+  const index = new Map<string, Raw>();
+  const wtEntry = await readRaw(repo, `refs/coord/worktrees/${wtid}`);
+  if (wtEntry) index.set(`refs/coord/worktrees/${wtid}`, wtEntry);
+  const brEntry = branch ? await readRaw(repo, `refs/coord/branches/${branch}`) : null;
+  if (brEntry) index.set(`refs/coord/branches/${branch}`, brEntry);
+  if (index.size === 0) return 0;
+
+  const me = process.env.COORD_HOLDER || repo.config().get('coord.holder') || repo.config().get('user.email');
+  if (!me) return null;
+
+  // The leases that own this worktree / branch, as leaseForWorktree / leaseForBranch decide.
+  const owners = new Map<string, Raw>();
+  for (const [ref, entry] of index) {
+    const key = str(entry.json.key);
+    if (!key || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(key)) return null;
+    const lease = owners.get(key) ?? (await readRaw(repo, `${LEASES}${key}`));
+    if (!lease) continue;
+    const l = lease.json;
+    const worktree = l.worktree as { id?: unknown } | null | undefined;
+    const names = ref.startsWith('refs/coord/worktrees/') ? worktree?.id === wtid : l.branch === branch;
+    if (!names || l.state === 'closed') continue;
+    const holder = l.holder as { id?: unknown } | null | undefined;
+    if (l.state !== 'open' || holder?.id !== me) return null; // refuse or warn: the full hook says why
+    if (entry.json.holder !== me || entry.json.token !== l.token) return null; // index to repair
+    owners.set(key, lease);
+  }
+  if (owners.size === 0) return 0;
+
+  const now = new Date().toISOString();
+  for (const [key, lease] of owners) {
+    // Only a canonical record is renewed here (same bytes as the validated encoder writes).
+    if (`${JSON.stringify(lease.json, null, 2)}\n` !== lease.text) return null;
+    const revision = lease.json.revision;
+    const token = lease.json.token;
+    if (
+      typeof revision !== 'number' ||
+      typeof token !== 'number' ||
+      typeof lease.json.renewedAt !== 'string'
+    ) {
+      return null;
+    }
+    const next = { ...lease.json, revision: revision + 1, renewedAt: now };
+    const oid = writeBlob(repo, Buffer.from(`${JSON.stringify(next, null, 2)}\n`, 'utf8'));
+    const tx = new RefTransaction(repo).update(
+      `${LEASES}${key}`,
+      oid,
+      lease.oid,
+      `coord: renew ${key} by ${me} token ${token}`,
+    );
+    for (const [ref, entry] of index) if (entry.json.key === key) tx.verify(ref, entry.oid);
+    tx.commit({ ident: { name: me, email: me } }); // a lost race throws: the full hook retries
+  }
+  return 0;
+}
