@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { optimistic } from '../records/optimistic.js';
@@ -443,10 +444,16 @@ async function claimAttempt(
         `lease ${opts.key} was acquired meanwhile by ${describeHolder(lease)}`,
       );
     }
+    const wt = lease.worktree;
+    if (wt && wt.host === ctx.host && !existsSync(wt.path)) {
+      warnings.push(
+        `the worktree ${wt.path} of lease ${opts.key} is gone; release the lease and claim it again to provision a new one`,
+      );
+    }
     const next = renewLease(lease, now, {
       ttlSeconds: opts.ttlSeconds,
       holder: opts.holder,
-      note: opts.note === undefined ? undefined : opts.note,
+      note: opts.note,
     });
     await writeLease(ctx, 'claim', opts.holder.id, cur, next);
     return { lease: next, action: 'reentered', provision: null, warnings };

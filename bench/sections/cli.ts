@@ -1,0 +1,141 @@
+/**
+ * Section: CLI start-up. Cold-process wall time of `git-coord show <key>` and `git-coord claim <key>
+ * --no-worktree` beside `node -e 0` in the same run (interleaved, so machine noise hits all alike),
+ * and `claim` in a repository holding 10,000 leases against one holding 10.
+ * Targets (issue 3): show <= 1.3x `node -e 0`; claim(10,000) <= 1.2x claim(10).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Lease } from '../../src/records/schemas.js';
+import { LeaseType } from '../../src/records/schemas.js';
+import { writeRecord } from '../../src/records/store.js';
+import { discoverRepo, git } from '../../src/refs/index.js';
+import { type BenchSection, percentile } from '../table.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'git-coord.mjs');
+const RUNS = 15;
+
+function lease(key: string, at: string): Lease {
+  return {
+    schema: 'coord.lease/v1',
+    key,
+    state: 'open',
+    outcome: null,
+    holder: { id: `agent-${key}`, host: hostname(), pid: null, pidStart: null, user: null },
+    token: 1,
+    revision: 1,
+    branch: null,
+    baseRef: null,
+    worktree: null,
+    ttlSeconds: 900,
+    acquiredAt: at,
+    renewedAt: at,
+    transitions: 0,
+    closedAt: null,
+    crashedAt: null,
+    crashReason: null,
+    gate: null,
+    note: null,
+  };
+}
+
+/**
+ * A repository with one commit and `n` open leases `p00000…`, written fast: one writeBlob per record
+ * and a sorted `packed-refs` file written directly (as `git pack-refs --all` leaves them).
+ */
+function seed(base: string, n: number): string {
+  const dir = join(base, `repo-${n}`);
+  mkdirSync(dir);
+  git(['init', '-q', '-b', 'main', dir], { cwd: base });
+  git(['-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-q', '--allow-empty', '-m', 'init'], {
+    cwd: dir,
+  });
+  const repo = discoverRepo(dir);
+  const at = new Date().toISOString();
+  const lines = ['# pack-refs with: peeled fully-peeled sorted '];
+  for (let i = 0; i < n; i++) {
+    const key = `p${String(i).padStart(5, '0')}`;
+    lines.push(`${writeRecord(repo, LeaseType, lease(key, at))} refs/coord/leases/${key}`);
+  }
+  writeFileSync(join(repo.commonDir, 'packed-refs'), `${lines.join('\n')}\n`);
+  return dir;
+}
+
+/** Runs each job `RUNS` times, round-robin; returns the median and p10 wall ms of each. */
+function measure(
+  jobs: Array<{ cwd: string; args: (run: number) => string[] }>,
+): Array<{ p50: number; p10: number }> {
+  const times = jobs.map(() => [] as number[]);
+  for (let run = 0; run < RUNS; run++) {
+    jobs.forEach((job, j) => {
+      const args = job.args(run);
+      const t0 = performance.now();
+      const res = spawnSync(process.execPath, args, { cwd: job.cwd, encoding: 'utf8' });
+      times[j]!.push(performance.now() - t0);
+      if (res.status !== 0) throw new Error(`node ${args.join(' ')} exited ${res.status}: ${res.stderr}`);
+    });
+  }
+  return times.map((t) => ({ p50: percentile(t, 50), p10: percentile(t, 10) }));
+}
+
+export default async function cli(): Promise<BenchSection> {
+  const base = mkdtempSync(join(tmpdir(), 'coord-bench-cli-'));
+  try {
+    const small = seed(base, 10);
+    const large = seed(base, 10_000);
+    const env = ['--holder', 'bench'];
+    // Warm the page cache and the object store once.
+    spawnSync(process.execPath, [CLI, 'show', 'p00001'], { cwd: large });
+    const [node, show, showLarge, claimSmall, claimLarge] = measure([
+      { cwd: small, args: () => ['-e', '0'] },
+      { cwd: small, args: () => [CLI, 'show', 'p00001'] },
+      { cwd: large, args: () => [CLI, 'show', 'p00001'] },
+      { cwd: small, args: (r) => [CLI, 'claim', `new-${r}`, '--no-worktree', ...env] },
+      { cwd: large, args: (r) => [CLI, 'claim', `new-${r}`, '--no-worktree', ...env] },
+    ]);
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    const rows: Array<Array<string | number>> = [
+      ['`node -e 0` (reference)', 10, node!.p50, node!.p10, '1.00x', '—'],
+      ['`git-coord show <key>`', 10, show!.p50, show!.p10, ratio(show!.p50, node!.p50), '<= 1.3x node'],
+      [
+        '`git-coord show <key>`',
+        10_000,
+        showLarge!.p50,
+        showLarge!.p10,
+        ratio(showLarge!.p50, node!.p50),
+        '—',
+      ],
+      [
+        '`git-coord claim <new key> --no-worktree`',
+        10,
+        claimSmall!.p50,
+        claimSmall!.p10,
+        ratio(claimSmall!.p50, node!.p50),
+        '—',
+      ],
+      [
+        '`git-coord claim <new key> --no-worktree`',
+        10_000,
+        claimLarge!.p50,
+        claimLarge!.p10,
+        `${ratio(claimLarge!.p50, node!.p50)} (${ratio(claimLarge!.p50, claimSmall!.p50)} of claim at 10)`,
+        '<= 1.2x claim at 10',
+      ],
+    ];
+    return {
+      title: 'CLI start-up: cold `show` and `claim` beside bare `node -e 0`',
+      columns: ['command', 'leases', 'median wall ms', 'p10 ms', 'ratio to node', 'target'],
+      rows,
+      notes: [
+        `Cold process each run, ${RUNS} runs per row, interleaved round-robin; ratios from medians.`,
+        'Leases are seeded as one blob each and a packed-refs file; each claim run takes a new key (a real ' +
+          'acquisition: read, validate, write blob, 2-ref CAS transaction with reflog).',
+      ],
+    };
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
