@@ -322,7 +322,10 @@ export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<Clai
     );
   } catch (err) {
     if (provision) {
-      for (const p of rollbackWorktree(repo, mainTopOf(repo), provision, branch)) warnings.push(p);
+      const problems = rollbackWorktree(repo, mainTopOf(repo), provision, branch);
+      // The caller only sees the error: it carries what could not be undone.
+      if (problems.length && err instanceof Error)
+        err.message += ` (rollback incomplete: ${problems.join('; ')})`;
     }
     throw err;
   } finally {
