@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, PROJECT_GIT_ENV, writeShim } from './project.js';
+import { makeProject, PROJECT_GIT_ENV, snapshotCli, writeShim } from './project.js';
 
 /** One documented command. */
 export interface DocCommand {
@@ -88,19 +88,25 @@ export function docsEnv(workDir: string, cli: string): Record<string, string> {
 
 /**
  * Runs `commands` in order in one bash session started in a fresh demo project at `<workDir>/shop`.
- * Each command's stdin is /dev/null; its stdout and stderr go to one capture file.
+ * Each command's stdin is /dev/null; its stdout and stderr go to one capture file. The CLI runs from a
+ * copy of its build directory (see {@link snapshotCli}).
  *
  * @throws Error when bash itself cannot run.
  */
 export function runCommands(commands: DocCommand[], workDir: string, cli: string): DocRun[] {
   const repo = join(workDir, 'shop');
+  const snapshot = snapshotCli(cli, workDir);
   makeProject(repo);
   const out = join(workDir, 'out');
   mkdirSync(out, { recursive: true });
   const script = commands
     .map((c, i) => `{\n${c.cmd}\n} </dev/null >${out}/${i}.out 2>&1\necho $? >${out}/${i}.rc`)
     .join('\n');
-  const res = spawnSync('bash', ['-c', script], { cwd: repo, env: docsEnv(workDir, cli), encoding: 'utf8' });
+  const res = spawnSync('bash', ['-c', script], {
+    cwd: repo,
+    env: docsEnv(workDir, snapshot),
+    encoding: 'utf8',
+  });
   if (res.error) throw res.error;
   return commands.map((command, i) => {
     let code = -1;

@@ -4,8 +4,8 @@
  * example generator and the docs tests, so all of them run against the same layout.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Files of the sample project, by path relative to the repository root. */
 export const PROJECT_FILES: Readonly<Record<string, string>> = {
@@ -96,4 +96,15 @@ export function writeShim(binDir: string, cli: string): string {
     mode: 0o755,
   });
   return shim;
+}
+
+/**
+ * Copies the directory holding the built CLI (`dist/`) to `<workDir>/cli` and returns the copied entry
+ * point, so a rebuild of `dist/` while the commands run (its build starts by deleting it) cannot break
+ * them. The bundle has no runtime dependencies outside that directory.
+ */
+export function snapshotCli(cli: string, workDir: string): string {
+  const copy = join(workDir, 'cli');
+  cpSync(dirname(cli), copy, { recursive: true });
+  return join(copy, basename(cli));
 }

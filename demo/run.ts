@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type CommandResult } from './agents.js';
-import { makeProject, PROJECT_GIT_ENV, writeShim } from './project.js';
+import { makeProject, PROJECT_GIT_ENV, snapshotCli, writeShim } from './project.js';
 import { Story, UnexpectedOutcome } from './story.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'git-coord.mjs');
@@ -22,7 +22,7 @@ if (!existsSync(CLI)) {
 const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'coord-demo-')));
 const repo = join(tmp, 'shop');
 const bin = join(tmp, 'bin');
-writeShim(bin, CLI);
+writeShim(bin, snapshotCli(CLI, tmp));
 const globalConfig = join(tmp, 'gitconfig');
 writeFileSync(globalConfig, '');
 /** Environment of every command: the shim on PATH, git isolated from the user's configuration. */
