@@ -6,6 +6,7 @@
  * and listing 1,000 / 10,000 refs, loose and packed (listRefs vs `git for-each-ref`).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import {
   listRefs,
   RefTransaction,
   type Repo,
+  readObject,
   readRef,
   writeBlob,
 } from '../../src/refs/index.js';
@@ -223,6 +225,46 @@ function listing(n: number): Array<{ label: string; ours: number; git: number }>
   }
 }
 
+/**
+ * Reading one packed record from a repository whose pack also holds 100 MB of other data (as any real
+ * repository after `git gc`): readObject vs `git cat-file -p` vs isomorphic-git's readObject with a
+ * fresh cache (what a new CLI or hook process would pay).
+ */
+async function packedRead(): Promise<{ ours: number; git: number; iso: number }> {
+  const { dir, repo } = freshRepo();
+  try {
+    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `blob${i}`), randomBytes(1024 * 1024));
+    gitIn(dir, ['add', '.']);
+    gitIn(dir, ['commit', '-q', '-m', 'payload']);
+    const oid = writeRecord(repo, LeaseType, sampleLease());
+    new RefTransaction(repo).create('refs/coord/leases/65', oid).commit();
+    gitIn(dir, ['gc', '-q', '--prune=now']);
+    const ours: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      await readObject(repo, oid);
+      ours.push(ms(t0));
+    }
+    const git: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      gitIn(dir, ['cat-file', '-p', oid]);
+      git.push(ms(t0));
+    }
+    const iso = await import('isomorphic-git');
+    const fs = await import('node:fs');
+    const isoMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await iso.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content', cache: {} });
+      isoMs.push(ms(t0));
+    }
+    return { ours: median(ours), git: median(git), iso: median(isoMs) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export default async function refs(): Promise<BenchSection> {
   const { dir, repo } = freshRepo();
   let cas: ReturnType<typeof casLatency>;
@@ -236,6 +278,7 @@ export default async function refs(): Promise<BenchSection> {
   const ours = await contendedOurs();
   const theirs = await contendedGit();
   const list = [...listing(1000), ...listing(10_000)];
+  const packed = await packedRead();
   const casP50 = median(cas.ours);
   const packed10k = list.find((r) => r.label === 'list 10,000 refs, packed')!.ours;
   const na = '–';
@@ -262,6 +305,8 @@ export default async function refs(): Promise<BenchSection> {
       [`${PROCS} x ${PER_PROC}: attempts (CAS retries included)`, ours.attempts, theirs.attempts, 'attempts'],
       [`${PROCS} x ${PER_PROC}: wall time from a common start`, ours.wallMs, theirs.wallMs, 'ms'],
       ...list.map((r) => [`${r.label}, p50`, r.ours, r.git, 'ms']),
+      ['read one packed record next to 100 MB of other packed data, p50', packed.ours, packed.git, 'ms'],
+      ['  same with isomorphic-git readObject (fresh cache, as a new process)', packed.iso, na, 'ms'],
     ],
     notes: [
       `target in-process CAS p50 <= 1 ms: ${casP50 <= 1 ? 'met' : 'MISSED'} (${casP50.toFixed(2)} ms)`,

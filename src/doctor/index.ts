@@ -1,4 +1,4 @@
-import { type Dirent, readdirSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { CoordError } from '../errors.js';
@@ -6,6 +6,7 @@ import { optimistic } from '../records/optimistic.js';
 import { type Actor, QUARANTINE_PREFIX, quarantineRecord } from '../records/quarantine.js';
 import { AuditType, BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
 import { type CorruptEntry, CorruptRecordError, isCorrupt, listRecords } from '../records/store.js';
+import { git } from '../refs/git.js';
 import { BrokenRefError, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
@@ -26,7 +27,16 @@ export const PROBLEM_KINDS = [
   'index-mismatch',
   'missing-index',
   'duplicate-claim',
+  'gc-config',
 ] as const;
+
+/**
+ * The config that keeps `git gc` quiet about coord reflogs. Without it, `git reflog expire` (run by
+ * every `git gc`, also `gc --auto`) treats each blob-valued ref's reflog as a commit history and
+ * prints "error: Object <oid> not a commit" twice per ref, and expires the entries after 30 days
+ * (gc.reflogExpireUnreachable) instead of 90 (gc.reflogExpire). Measured with git 2.39.
+ */
+export const GC_CONFIG_KEY = 'gc.refs/coord/*.reflogExpireUnreachable';
 
 /** `git coord doctor --json` (DESIGN §4). */
 export const DoctorOutput = z
@@ -35,7 +45,9 @@ export const DoctorOutput = z
       z.strictObject({
         kind: z.enum(PROBLEM_KINDS).check(d('What is wrong')),
         ref: z.optional(z.string().check(d('The ref concerned (all kinds but locks)'))),
-        path: z.optional(z.string().check(d('Absolute path of the lock file (lock kinds)'))),
+        path: z.optional(
+          z.string().check(d('Absolute path of the lock file (lock kinds) or config file (gc-config)')),
+        ),
         message: z.string().check(d('What was found, and what was done or is to be done')),
         fixed: z.boolean().check(d('True when --fix repaired it')),
       }),
@@ -68,9 +80,10 @@ const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
  * 1. lock files under `refs/coord/` and `packed-refs.lock`: older than 60 s = stale (a crashed
  *    writer; `fix` removes it), younger = held (reported, never touched);
  * 2. loose ref files under `refs/coord/` that hold no oid (reported only);
- * 3. corrupt records (not JSON, wrong shape, unknown version, not a blob, missing, too large, a lease
+ * 3. {@link GC_CONFIG_KEY}, when coord reflogs exist: `fix` sets it to `never`;
+ * 4. corrupt records (not JSON, wrong shape, unknown version, not a blob, missing, too large, a lease
  *    whose `key` differs from its ref name): `fix` quarantines them (object kept, audit event);
- * 4. the branch and worktree indexes against the leases: orphan, mismatching and missing entries;
+ * 5. the branch and worktree indexes against the leases: orphan, mismatching and missing entries;
  *    `fix` rebuilds them from the leases in one CAS transaction (retried on conflict).
  *
  * @returns every problem found, each marked `fixed` or not; the command exits 0 when all are fixed.
@@ -106,6 +119,26 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       ref,
       message: `the ref file holds no object id; inspect ${join(repo.commonDir, ref)} and delete it`,
       fixed: false,
+    });
+  }
+
+  // git config --list lower-cases section and key; this subsection is lower-case already.
+  const hasReflogs = existsSync(join(repo.commonDir, 'logs', 'refs', 'coord'));
+  if (hasReflogs && !repo.config().has(GC_CONFIG_KEY.toLowerCase())) {
+    let fixed = false;
+    if (opts.fix) {
+      git(['config', '--file', join(repo.commonDir, 'config'), GC_CONFIG_KEY, 'never'], {
+        cwd: repo.commonDir,
+      });
+      fixed = true;
+    }
+    problems.push({
+      kind: 'gc-config',
+      path: join(repo.commonDir, 'config'),
+      message:
+        `${GC_CONFIG_KEY} is not set: \`git gc\` prints "error: Object <oid> not a commit" for every ` +
+        `refs/coord reflog and drops record history after 30 days${fixed ? ': set to never' : ` (set it: git config ${GC_CONFIG_KEY} never)`}`,
+      fixed,
     });
   }
 

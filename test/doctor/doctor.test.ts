@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DoctorOutput } from '../../src/doctor/index.js';
+import { DoctorOutput, GC_CONFIG_KEY } from '../../src/doctor/index.js';
 import {
   holdsIndex as doctorHoldsIndex,
   expectedBranchIndex,
@@ -57,6 +57,13 @@ const lease66 = sampleLease({
 const lease67 = sampleLease({ key: '67', branch: 'coord/67', worktree: wt('wt67-00000067') });
 const crashed = sampleLease({ key: '68', branch: 'coord/68', worktree: null, state: 'crashed' });
 
+/** A repository with the gc config doctor wants (so only the damage under test is reported). */
+function coordRepo(): { dir: string; repo: Repo } {
+  const dir = makeRepo();
+  sh(dir, 'config', GC_CONFIG_KEY, 'never');
+  return { dir, repo: discoverRepo(dir) };
+}
+
 function oldLock(path: string, ageMs: number): void {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, '');
@@ -74,8 +81,7 @@ describe('git coord doctor', () => {
   });
 
   it('reports nothing (exit 0) on a healthy repository, including a crashed lease that keeps its index', async () => {
-    const dir = makeRepo();
-    const repo = discoverRepo(dir);
+    const { dir, repo } = coordRepo();
     for (const l of [lease65, lease66, crashed]) writeLease(repo, l);
     const res = await doctor(dir, '--json');
     expect(res.report).toEqual({ problems: [] });
@@ -85,8 +91,7 @@ describe('git coord doctor', () => {
   });
 
   it('finds every kind of damage without changing anything; --fix repairs all of it; exit 0 after', async () => {
-    const dir = makeRepo();
-    const repo = discoverRepo(dir);
+    const { dir, repo } = coordRepo();
     for (const l of [lease65, lease66, crashed]) writeLease(repo, l);
     writeLease(repo, lease67, false); // missing both index entries
     // orphan: an index entry for the closed lease 66
@@ -170,9 +175,34 @@ describe('git coord doctor', () => {
     expect(again.code).toBe(0);
   });
 
-  it('leaves a young lock alone even with --fix (exit 1) and reports broken ref files', async () => {
+  it('sets the gc config that keeps git gc quiet about coord reflogs', async () => {
     const dir = makeRepo();
     const repo = discoverRepo(dir);
+    const empty = await doctor(dir, '--json');
+    expect(empty.report).toEqual({ problems: [] }); // no coord reflogs yet: nothing to say
+    writeLease(repo, lease65);
+    writeLease(repo, { ...lease65, revision: 2 });
+    const noisy = await run('git', ['gc', '--prune=now'], { cwd: dir });
+    expect(noisy.stderr).toMatch(/error: Object [0-9a-f]{40} not a commit/);
+    const res = await doctor(dir, '--json');
+    expect(res.code).toBe(1);
+    expect(res.report!.problems).toEqual([
+      expect.objectContaining({ kind: 'gc-config', path: join(repo.commonDir, 'config'), fixed: false }),
+    ]);
+    const fixed = await doctor(dir, '--fix', '--json');
+    expect(fixed.code).toBe(0);
+    expect(fixed.report!.problems.map((p) => [p.kind, p.fixed])).toEqual([['gc-config', true]]);
+    expect(sh(dir, 'config', GC_CONFIG_KEY)).toBe('never');
+    writeLease(repo, { ...lease65, revision: 3 });
+    const quiet = await run('git', ['gc', '--prune=now'], { cwd: dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(JSON.parse(sh(dir, 'show', 'refs/coord/leases/65@{1}')).revision).toBe(2);
+    expect((await doctor(dir, '--json')).report).toEqual({ problems: [] });
+  });
+
+  it('leaves a young lock alone even with --fix (exit 1) and reports broken ref files', async () => {
+    const { dir, repo } = coordRepo();
     writeLease(repo, lease65);
     oldLock(join(repo.commonDir, 'refs/coord/leases/65.lock'), 5_000);
     writeFileSync(join(repo.commonDir, 'refs/coord/leases/broken'), 'garbage\n');
