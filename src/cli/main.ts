@@ -1,5 +1,4 @@
 import { UsageError } from '../errors.js';
-import { reportError } from './output.js';
 
 /**
  * The `git-coord` entry point (also `git coord …`). Parses arguments with yargs, runs one command,
@@ -9,7 +8,8 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let exitCode = 0;
   try {
-    // Loaded here, not at the top: `git-coord hook …` (below) must not pay for them.
+    // Loaded here, not at the top: `git-coord hook …` (below) must not pay for them (nor for
+    // output.js, whose picocolors loads `tty`).
     const [{ default: yargs }, { commands }] = await Promise.all([
       import('yargs'),
       import('./commands/index.js'),
@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
+    const { reportError } = await import('./output.js');
     exitCode = reportError(err, json);
   }
   return exitCode;

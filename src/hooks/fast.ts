@@ -1,9 +1,10 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { git } from '../refs/git.js';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { readObject, writeBlob } from '../refs/objects.js';
 import { readRef } from '../refs/read.js';
-import { currentHost, type Repo, worktreeId } from '../refs/repo.js';
+import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
 
 /**
@@ -14,7 +15,8 @@ import { RefTransaction } from '../refs/transaction.js';
  * lease, and the commit is a heartbeat — is handled here with the ref store alone (no zod, no
  * `git rev-parse`): the records are read as JSON, and the renewal is the same write
  * `git coord renew` makes (revision +1, `renewedAt` now, one CAS on the lease ref verifying the index
- * refs, reflog `coord: renew <key> by <holder> token <n>`). The shell passes `COORD_HOOK_GIT_DIR` and
+ * refs, reflog `coord: renew <key> by <holder> token <n>`). Node's start-up is most of a hook's cost, so
+ * this module loads no `child_process` (6 ms) and no `tty` until it needs them. The shell passes `COORD_HOOK_GIT_DIR` and
  * `COORD_HOOK_TOP`. Anything else — no identity, another
  * holder, a record that is not canonical, a lost race, any error — falls through to the full hook
  * (src/hooks/run.ts), which validates every record and says why it refuses.
@@ -53,39 +55,50 @@ export async function hookMain(argv: string[]): Promise<number> {
  * reads the real configuration, retries). Without it, `git config --list` is read once for the
  * identity (`coord.holder`, `user.email`) and the timeouts.
  */
-function hookConfig(cwd: string): () => ReadonlyMap<string, string> {
-  let map: Map<string, string> | null = null;
-  return () => {
-    if (map) return map;
-    map = new Map();
-    if (process.env.COORD_HOLDER) return map;
-    const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
-    for (const entry of out.split('\0')) {
-      if (!entry) continue;
-      const nl = entry.indexOf('\n');
-      if (nl < 0) map.set(entry.toLowerCase(), 'true');
-      else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
-    }
-    return map;
-  };
+async function hookConfig(cwd: string): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  if (process.env.COORD_HOLDER) return map;
+  const { git } = await import('../refs/git.js');
+  const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
+  for (const entry of out.split('\0')) {
+    if (!entry) continue;
+    const nl = entry.indexOf('\n');
+    if (nl < 0) map.set(entry.toLowerCase(), 'true');
+    else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
+  }
+  return map;
+}
+
+/**
+ * `worktreeId` of src/refs/repo.ts, repeated here so this module does not load `child_process` through
+ * repo.ts (test/hooks/fast.test.ts checks that both agree).
+ */
+export function hookWorktreeId(realPath: string, host: string): string {
+  const slug =
+    basename(realPath)
+      .replace(/[A-Z]+/g, (m) => m.toLowerCase())
+      .replace(/[^a-z0-9_]+/g, '-')
+      .replace(/^[-_]+/, '')
+      .slice(0, 80) || 'wt';
+  return `${slug}-${createHash('sha256').update(`${host}:${realPath}`).digest('hex').slice(0, 8)}`;
 }
 
 /** The repository as the shell found it, without spawning git; null when the shell did not say. */
-function repoFromHookEnv(): (Repo & { top: string }) | null {
+async function repoFromHookEnv(): Promise<(Repo & { top: string }) | null> {
   const gitDirEnv = process.env.COORD_HOOK_GIT_DIR;
   const topEnv = process.env.COORD_HOOK_TOP;
   if (!gitDirEnv || !topEnv) return null;
-  const gitDir = realpathSync(gitDirEnv);
-  let commonDir = gitDir;
-  try {
-    commonDir = realpathSync(resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()));
-  } catch {
-    commonDir = gitDir;
-  }
+  // Absolute paths from git and from the shell's `cd -P` (so the top is already a real path).
+  const gitDir = resolve(gitDirEnv);
+  const commondirFile = join(gitDir, 'commondir');
+  const commonDir = existsSync(commondirFile)
+    ? resolve(gitDir, readFileSync(commondirFile, 'utf8').trim())
+    : gitDir;
   // The files backend only (the full path explains the refusal of anything else).
   const cfg = readFileSync(join(commonDir, 'config'), 'utf8');
   if (/^\s*\[extensions\]/im.test(cfg)) return null;
-  const top = realpathSync(topEnv);
+  const top = resolve(topEnv);
+  const config = await hookConfig(top);
   return {
     top,
     worktreeTop: top,
@@ -93,7 +106,7 @@ function repoFromHookEnv(): (Repo & { top: string }) | null {
     commonDir,
     isLinked: gitDir !== commonDir,
     isBare: false,
-    config: hookConfig(top),
+    config: () => config,
   };
 }
 
@@ -105,6 +118,8 @@ interface Raw {
 }
 
 async function readRaw(repo: Repo, ref: string): Promise<Raw | null> {
+  // Look before reading: a missing ref costs no thrown ENOENT.
+  if (!existsSync(join(repo.commonDir, ref)) && !existsSync(join(repo.commonDir, 'packed-refs'))) return null;
   const oid = readRef(repo, ref);
   if (oid === null) return null;
   const obj = await readObject(repo, oid);
@@ -125,10 +140,9 @@ function str(v: unknown): string | null {
  * branch (and was renewed) or nothing owns them; null to run the full hook.
  */
 export async function fastPreCommit(): Promise<number | null> {
-  const repo = repoFromHookEnv();
+  const repo = await repoFromHookEnv();
   if (!repo) return null;
-  const host = currentHost();
-  const wtid = worktreeId(repo.top, host);
+  const wtid = hookWorktreeId(repo.top, process.env.COORD_HOST || hostname());
   const head = readFileSync(join(repo.gitDir, 'HEAD'), 'utf8').trim();
   const branch = head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : null;
 

@@ -43,7 +43,8 @@ const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 
 /**
- * Shell function computing the worktree id slug of `worktreeId` (src/refs/repo.ts) with builtins only:
+ * Shell function setting `coord_slug_out` to the worktree id slug of `worktreeId` (src/refs/repo.ts),
+ * with builtins only (no subshell):
  * lower-case ASCII, every run outside `[a-z0-9_]` becomes one `-`, leading `-`/`_` dropped, at most 80
  * characters, `wt` when empty. Character classes are spelled out (no ranges) so no locale changes them.
  */
@@ -65,7 +66,7 @@ function slugFunction(): string {
   done
   out=$out$dash
   while [ \${#out} -gt 80 ]; do out=\${out%?}; done
-  printf '%s' "\${out:-wt}"
+  coord_slug_out=\${out:-wt}
 }`;
 }
 
@@ -134,7 +135,7 @@ fi
     // GIT_DIR set in linked worktrees); one git call then asks for the index records of this worktree
     // and branch. Index records exist only for leases, so a repository without leases never gets past it.
     parts.push(`${slugFunction()}
-coord_top=$(pwd -P)
+cd -P . && coord_top=$PWD
 if [ -n "\${GIT_DIR:-}" ]; then coord_gd=$GIT_DIR
 elif [ -d .git ]; then coord_gd=.git
 elif [ -f .git ]; then IFS= read -r coord_gd < .git; coord_gd=\${coord_gd#gitdir: }
@@ -145,7 +146,8 @@ coord_head=
 [ -n "$coord_gd" ] && [ -f "$coord_gd/HEAD" ] && IFS= read -r coord_head < "$coord_gd/HEAD"
 [ -n "$coord_head" ] || coord_head="ref: $(git symbolic-ref -q HEAD)"
 set -f
-coord_pat="refs/coord/worktrees/$(coord_slug "\${coord_top##*/}")-????????"
+coord_slug "\${coord_top##*/}"
+coord_pat="refs/coord/worktrees/$coord_slug_out-????????"
 case $coord_head in "ref: refs/heads/"?*) coord_pat="$coord_pat refs/coord/branches/\${coord_head#ref: refs/heads/}" ;; esac
 # shellcheck disable=SC2086
 [ -n "$(git for-each-ref --count=1 --format=x $coord_pat)" ] || exit 0

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { hookWorktreeId } from '../../src/hooks/fast.js';
 import { hookScript, shQuote } from '../../src/hooks/scripts.js';
 import { worktreeId } from '../../src/refs/repo.js';
 
@@ -8,7 +9,7 @@ const script = hookScript('pre-commit', { node: null, cli: '/nonexistent/git-coo
 const fn = /coord_slug\(\) \{[\s\S]*?\n\}/.exec(script)![0];
 
 function shellSlug(shell: string, name: string): string {
-  return execFileSync(shell, ['-c', `${fn}\ncoord_slug "$1"`, 'sh', name], {
+  return execFileSync(shell, ['-c', `${fn}\ncoord_slug "$1"; printf '%s' "$coord_slug_out"`, 'sh', name], {
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C.UTF-8' },
   });
@@ -42,6 +43,14 @@ describe('hook scripts', () => {
       }
     });
   }
+
+  it("the node fast path's worktree id is worktreeId's", () => {
+    for (const name of NAMES) {
+      for (const host of ['h', 'build-7.example.com']) {
+        expect(hookWorktreeId(`/some/dir/${name}`, host)).toBe(worktreeId(`/some/dir/${name}`, host));
+      }
+    }
+  });
 
   it('every script is valid POSIX sh (dash -n) and embeds the CLI path quoted', () => {
     for (const name of ['pre-commit', 'commit-msg', 'pre-push'] as const) {
