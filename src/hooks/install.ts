@@ -196,6 +196,12 @@ export function installHooks(
   }
   if (layout.manager === 'husky') {
     for (const name of HOOK_NAMES) actions.push(integrateHusky(layout.huskyDir!, name));
+    instructions.push(
+      `commit the .husky/ hook files so every clone runs the git-coord checks; husky's core.hooksPath ` +
+        `(${layout.coreHooksPath}) is relative, so git looks for hooks in each worktree's own ` +
+        '.husky/_: run `npx husky` in every linked worktree (e.g. those `git coord claim` makes), or set ' +
+        `core.hooksPath to the absolute path ${layout.hooksDir}`,
+    );
     return { layout, actions, instructions };
   }
   const cfg = layout.lefthookConfig!;
