@@ -110,6 +110,11 @@ export function leaseDetails(l: Lease, stale: StaleReason | null, now: number, s
     rows.push(['crashed', `${l.crashedAt}${l.crashReason ? `: ${displaySafe(l.crashReason)}` : ''}`]);
   if (l.gate) rows.push(['gate', gateLine(l)]);
   if (l.note) rows.push(['note', displaySafe(l.note)]);
+  return renderPairs(rows);
+}
+
+/** Renders `key  value` lines with the keys padded to one width and dimmed. */
+export function renderPairs(rows: ReadonlyArray<readonly [string, string]>): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${colors.dim(k.padEnd(w))}  ${v}`).join('\n');
 }

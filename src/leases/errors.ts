@@ -1,6 +1,6 @@
 import { CoordError, ExitCode } from '../errors.js';
 import type { Lease } from '../records/schemas.js';
-import { describeStale, formatAge, type StaleReason } from './liveness.js';
+import { describeStale, expiresAt, formatAge, type StaleReason } from './liveness.js';
 
 /** Facts about a lease used in messages; `now` and `skewSeconds` for ages. */
 export interface LeaseView {
@@ -31,7 +31,7 @@ export class LeaseHeldError extends CoordError {
   readonly lease: Lease;
   constructor(v: LeaseView) {
     const { lease, now } = v;
-    const expires = Date.parse(lease.renewedAt) + (lease.ttlSeconds + v.skewSeconds) * 1000;
+    const expires = expiresAt(lease, v.skewSeconds);
     super(
       'lease-held',
       `lease ${lease.key} is held by ${describeHolder(lease)}${where(lease)} since ${lease.acquiredAt}, ` +

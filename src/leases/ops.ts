@@ -28,7 +28,7 @@ import {
   WorktreeError,
   WorktreeHeldError,
 } from './errors.js';
-import { describeStale, formatAge, type StaleReason } from './liveness.js';
+import { describeStale, expiresAt, formatAge, type StaleReason } from './liveness.js';
 import {
   acquireLease,
   branchForKey,
@@ -736,7 +736,7 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
     }
     const stale = staleOf(ctx, lease, nowMs);
     if (lease.state === 'open' && !stale && !opts.force) {
-      const expires = Date.parse(lease.renewedAt) + (lease.ttlSeconds + ctx.config.skewSeconds) * 1000;
+      const expires = expiresAt(lease, ctx.config.skewSeconds);
       throw new LeaseStateError(
         'not-stale',
         `lease ${lease.key} is live: held by ${describeHolder(lease)} since ${lease.acquiredAt}, last heartbeat ` +

@@ -6,7 +6,7 @@ import { formatAge } from '../../leases/liveness.js';
 import { currentBranch, leaseForBranch, leaseForWorktree } from '../../leases/state.js';
 import { worktreeId } from '../../refs/repo.js';
 import { context, emit, type JsonArgs, withJson } from '../common.js';
-import { gateLine, type LeaseView, stateLabel } from '../format.js';
+import { gateLine, type LeaseView, renderPairs, stateLabel } from '../format.js';
 import { colors, displaySafe } from '../output.js';
 
 /** Options of `git coord status`. */
@@ -69,8 +69,7 @@ export function describeStatus(s: StatusView, now: number): string {
     'me',
     `${s.me.holder === null ? '(no identity: set --holder, $COORD_HOLDER or git config coord.holder)' : displaySafe(s.me.holder)} on ${displaySafe(s.me.host)}`,
   ]);
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${colors.dim(k.padEnd(w))}  ${v}`).join('\n');
+  return renderPairs(rows);
 }
 
 export const statusCommand: CommandModule<object, StatusArgs> = {
