@@ -238,6 +238,7 @@ async function packedRead(): Promise<{ ours: number; git: number; iso: number }>
     gitIn(dir, ['commit', '-q', '-m', 'payload']);
     const oid = writeRecord(repo, LeaseType, sampleLease());
     new RefTransaction(repo).create('refs/coord/leases/65', oid).commit();
+    gitIn(dir, ['config', 'gc.refs/coord/*.reflogExpireUnreachable', 'never']); // see git coord doctor
     gitIn(dir, ['gc', '-q', '--prune=now']);
     const ours: number[] = [];
     for (let i = 0; i < 50; i++) {

@@ -1,9 +1,10 @@
 import { type Dirent, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { STALE_LOCK_AGE_MS } from '../records/optimistic.js';
 import type { Repo } from '../refs/repo.js';
 
 /** A lock older than this is left by a crash, never by a live writer (git holds locks for ms). */
-export const STALE_LOCK_MS = 60_000;
+export const STALE_LOCK_MS = STALE_LOCK_AGE_MS;
 
 /** One `.lock` file found in the common dir. */
 export interface FoundLock {

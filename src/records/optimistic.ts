@@ -5,6 +5,12 @@ import { CasMismatchError } from '../refs/transaction.js';
 /** Default retry budget of an optimistic update, in milliseconds. */
 export const DEFAULT_RETRY_BUDGET_MS = 5000;
 
+/**
+ * A lock file older than this was left by a crashed writer (git holds ref locks for milliseconds):
+ * {@link optimistic} reports it at once instead of retrying. `git coord doctor --fix` removes such locks.
+ */
+export const STALE_LOCK_AGE_MS = 60_000;
+
 /** A compare-and-swap kept losing for the whole retry budget (exit 3). */
 export class CasLostError extends CoordError {
   readonly attempts: number;
@@ -31,7 +37,8 @@ export interface RetryOptions {
  * Runs `attempt` (read current values, apply a pure function, commit a CAS transaction) until it
  * succeeds. On a lost CAS ({@link CasMismatchError}) or a lock held by a concurrent writer
  * ({@link LockTimeoutError}) it sleeps a jittered, exponentially growing delay ("full jitter":
- * uniform in [0, min(64, 2^n)] ms) and re-runs `attempt` from the read. Any other error ends at once.
+ * uniform in [0, min(64, 2^n)] ms) and re-runs `attempt` from the read. Any other error ends at once,
+ * and so does a LockTimeoutError for a lock older than {@link STALE_LOCK_AGE_MS} (a crash leftover).
  *
  * @throws CasLostError (exit 3) when the budget runs out.
  */
@@ -42,6 +49,8 @@ export async function optimistic<T>(attempt: (n: number) => Promise<T>, opts: Re
       return await attempt(n);
     } catch (err) {
       if (!(err instanceof CasMismatchError) && !(err instanceof LockTimeoutError)) throw err;
+      // A lock this old was left by a crashed writer: waiting will not help, say so at once.
+      if (err instanceof LockTimeoutError && (err.ageMs ?? 0) >= STALE_LOCK_AGE_MS) throw err;
       if (Date.now() >= deadline) {
         if (err instanceof LockTimeoutError && (err.ageMs ?? 0) > 1000) throw err;
         throw new CasLostError(n, err);

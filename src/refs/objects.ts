@@ -56,7 +56,7 @@ export function writeBlob(repo: Pick<Repo, 'commonDir'>, content: Buffer): strin
   const objects = join(repo.commonDir, 'objects');
   const dir = join(objects, oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
-  if (fs.existsSync(path)) return oid;
+  if (freshen(path)) return oid;
   const data = deflateSync(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]));
   const tmp = join(objects, `tmp_obj_${randomBytes(6).toString('hex')}`);
   fs.writeFileSync(tmp, data, { mode: 0o444 });
@@ -72,6 +72,23 @@ export function writeBlob(repo: Pick<Repo, 'commonDir'>, content: Buffer): strin
     fs.rmSync(tmp, { force: true });
   }
   return oid;
+}
+
+/**
+ * Marks an existing loose object as just written (mtime now), as git's `freshen_loose_object` does:
+ * a `git gc --prune` running at the same time keeps objects younger than its grace period, so an old
+ * unreachable copy of a record that we are about to reference again is not pruned under us.
+ *
+ * @returns false when there is no such object (or it cannot be touched: then it is written anew).
+ */
+function freshen(path: string): boolean {
+  try {
+    const now = new Date();
+    fs.utimesSync(path, now, now);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
