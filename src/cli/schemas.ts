@@ -126,6 +126,84 @@ export const ReportOutput = z
   })
   .check(d('git coord report --json (exit 4 when any item is BLOCK)'));
 
+const HookName = z.enum(['pre-commit', 'commit-msg', 'pre-push']);
+
+const HookLayoutSchema = z
+  .strictObject({
+    hooksDir: z.string().check(d('Directory git runs hooks from (git rev-parse --git-path hooks)')),
+    coreHooksPath: z.nullable(z.string()).check(d('core.hooksPath as configured, or null')),
+    manager: z.nullable(z.enum(['husky', 'lefthook'])).check(d('Hook manager in use, or null')),
+    huskyDir: z.nullable(z.string()).check(d("husky: directory of the user's hook scripts")),
+    lefthookConfig: z.nullable(z.string()).check(d('lefthook: its config file')),
+    scriptsDir: z
+      .string()
+      .check(d('Where hook scripts called by husky/lefthook live (<common dir>/coord/hooks)')),
+  })
+  .check(d('Where hooks go'));
+
+/** `hooks install --json` and `hooks uninstall --json`. */
+export const HooksReportOutput = z
+  .strictObject({
+    layout: HookLayoutSchema,
+    actions: z
+      .array(
+        z.strictObject({
+          hook: z.nullable(HookName),
+          action: z.enum([
+            'installed',
+            'updated',
+            'unchanged',
+            'chained',
+            'integrated',
+            'removed',
+            'restored',
+            'absent',
+            'kept-foreign',
+            'manual',
+          ]),
+          path: z.string(),
+          detail: z.string(),
+        }),
+      )
+      .check(d('What was done, per hook or file')),
+    instructions: z.array(z.string()).check(d('Lines to add or commands to run by hand, if any')),
+  })
+  .check(d('git coord hooks install|uninstall --json'));
+
+/** `hooks status --json`. */
+export const HooksStatusOutput = z
+  .strictObject({
+    hooksDir: z.string(),
+    coreHooksPath: z.nullable(z.string()),
+    manager: z.nullable(z.enum(['husky', 'lefthook'])),
+    husky: z.boolean(),
+    lefthook: z.nullable(z.string()).check(d('lefthook config file, or null')),
+    hooks: z.array(
+      z.strictObject({
+        name: HookName,
+        state: z
+          .enum(['installed', 'outdated', 'missing', 'foreign', 'integrated'])
+          .check(d('integrated: called from husky/lefthook; foreign: a hook git-coord did not write')),
+        path: z.string(),
+        chained: z.boolean().check(d('A hook that was there before is kept and runs first')),
+        detail: z.string(),
+      }),
+    ),
+  })
+  .check(d('git coord hooks status --json'));
+
+/** `init --json`. */
+export const InitOutput = z
+  .strictObject({
+    configWritten: z.nullable(z.string()).check(d('The starter config written, or null when one existed')),
+    config: z.string().check(d('The config file in effect')),
+    excluded: z.boolean().check(d('A line for the worktrees directory was added to info/exclude')),
+    worktreesDir: z.string(),
+    remote: z.nullable(z.string()).check(d('coord.remote (team mode), or null')),
+    hooks: HooksReportOutput,
+  })
+  .check(d('git coord init --json'));
+
 /**
  * Output schema per command (plus `lease` and `error`). Helper modules add theirs here (gate, report,
  * doctor).
@@ -144,6 +222,9 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   status: StatusOutput,
   gate: GateOutput,
   report: ReportOutput,
+  'hooks-install': HooksReportOutput,
+  'hooks-status': HooksStatusOutput,
+  init: InitOutput,
   error: ErrorOutput,
   doctor: DoctorOutput,
 };

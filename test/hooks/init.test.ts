@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OUTPUT_SCHEMAS } from '../../src/cli/schemas.js';
 import { parseConfig, STARTER_CONFIG } from '../../src/config/config.js';
 import { cli } from '../cli/helpers.js';
 import { cleanup, makeBareRemote, makeRepo, sh } from '../fixtures/repo.js';
@@ -13,6 +14,7 @@ describe('git coord init', () => {
     const res = await cli(dir, ['init', '--json']);
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
+    OUTPUT_SCHEMAS.init!.parse(out);
     expect(out.configWritten).toBe(join(dir, '.coord', 'config.json'));
     const text = readFileSync(join(dir, '.coord', 'config.json'), 'utf8');
     expect(JSON.parse(text)).toEqual(STARTER_CONFIG);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OUTPUT_SCHEMAS } from '../../src/cli/schemas.js';
 import { cli, makeCoordRepo } from '../cli/helpers.js';
 import { cleanup, sh } from '../fixtures/repo.js';
 import { claim, commitAs, TEST_CONFIG, write } from './helpers.js';
@@ -54,7 +55,10 @@ describe('husky (core.hooksPath = .husky/_)', () => {
 
     const res = await cli(dir, ['hooks', 'install', '--json']);
     expect(res.code, res.stderr).toBe(0);
-    const report = JSON.parse(res.stdout);
+    const report = OUTPUT_SCHEMAS['hooks-install']!.parse(JSON.parse(res.stdout)) as {
+      layout: { manager: string };
+      actions: Array<{ action: string }>;
+    };
     expect(report.layout.manager).toBe('husky');
     expect(report.actions.map((a: { action: string }) => a.action)).toEqual([
       'integrated',
@@ -72,7 +76,9 @@ describe('husky (core.hooksPath = .husky/_)', () => {
       'unchanged',
       'unchanged',
     ]);
-    const status = JSON.parse((await cli(dir, ['hooks', 'status', '--json'])).stdout);
+    const status = OUTPUT_SCHEMAS['hooks-status']!.parse(
+      JSON.parse((await cli(dir, ['hooks', 'status', '--json'])).stdout),
+    ) as { hooks: Array<{ state: string }> };
     expect(status).toMatchObject({ husky: true, manager: 'husky', coreHooksPath: '.husky/_' });
     expect(status.hooks.map((h: { state: string }) => h.state)).toEqual([
       'integrated',
