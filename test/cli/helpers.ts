@@ -1,19 +1,30 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { makeRepo, type RunResult, run, sh } from '../fixtures/repo.js';
+import { makeRepo, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
 
 /** The built CLI (`npm test` builds it first). */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'git-coord.mjs');
 
-/** Runs `node dist/git-coord.mjs …` as a real process in `cwd`. */
+let snapshot: string | null = null;
+/**
+ * A private copy of `dist/` taken on first use, so a concurrent `npm run build` (which empties dist/)
+ * cannot break a test run halfway.
+ */
+function cliPath(): string {
+  snapshot ??= snapshotCli(CLI, tempDir('coord-cli-'));
+  return snapshot;
+}
+
+/** Runs `node dist/git-coord.mjs …` (a snapshot of it) as a real process in `cwd`. */
 export function cli(
   cwd: string,
   args: string[],
   env: Record<string, string | undefined> = {},
 ): Promise<RunResult> {
-  return run('node', [CLI, ...args], {
+  return run('node', [cliPath(), ...args], {
     cwd,
     env: { NO_COLOR: '1', COORD_HOLDER: undefined, COORD_PID: undefined, ...env },
   });
