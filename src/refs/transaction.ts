@@ -210,18 +210,28 @@ function lockRef(commonDir: string, ref: string, timeoutMs: number): Lockfile {
   }
   try {
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      // An empty directory in the way is removed, as git does; a non-empty one is a name conflict.
-      try {
-        rmdirSync(path);
-      } catch {
-        throw new RefNameConflictError(ref, `${ref}/…`);
-      }
+      // A tree of empty directories in the way is removed, as git does (remove_empty_directories);
+      // one holding any ref is a name conflict.
+      if (!removeEmptyTree(path)) throw new RefNameConflictError(ref, `${ref}/…`);
     }
   } catch (err) {
     lock.rollback();
     throw err;
   }
   return lock;
+}
+
+/** Removes `dir` if it holds nothing but empty directories (git's REMOVE_DIR_EMPTY_ONLY). */
+function removeEmptyTree(dir: string): boolean {
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !removeEmptyTree(join(dir, e.name))) return false;
+    }
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function blockingFileFor(commonDir: string, ref: string): string {
