@@ -69,7 +69,7 @@ describe('optimistic()', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(err).toBeInstanceOf(LockTimeoutError);
     expect((err as LockTimeoutError).ageMs).toBeGreaterThanOrEqual(STALE_LOCK_AGE_MS);
-    expect((err as LockTimeoutError).message).toMatch(/lock 6\d\.\ds old/);
+    expect((err as LockTimeoutError).message).toMatch(/lock \d\d+\.\ds old/);
   });
 
   it('any other error ends at once', async () => {

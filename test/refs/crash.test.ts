@@ -67,7 +67,7 @@ describe('must show: a writer killed with SIGKILL', () => {
       const err = nextWriterError(repo, (t) => t.update(REF, oid, oid));
       expect(err.lockPath).toBe(join(repo.commonDir, `${REF}.lock`));
       expect(err.ageMs).toBeGreaterThanOrEqual(1100);
-      expect(err.message).toMatch(/lock (1|2)\.\ds old/);
+      expect(err.message).toMatch(/lock \d+\.\ds old/);
       expect(err.message).toMatch(/git coord doctor --fix/);
       // canonical git refuses too, with its own message
       const g = spawnSync('git', ['update-ref', REF, oid], {
