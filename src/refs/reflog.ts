@@ -43,16 +43,16 @@ export function appendReflog(
   const path = join(commonDir, 'logs', ref);
   const who = `${cleanIdent(ident.name)} <${cleanIdent(ident.email)}>`;
   const line = `${oldOid ?? ZERO_OID} ${newOid ?? ZERO_OID} ${who} ${gitTimestamp(date)}\t${cleanReflogMessage(message)}\n`;
-  // A concurrent deletion of a sibling ref may remove the empty log directory between mkdir and
-  // append: retry a few times, as git's raceproof_create_file.
+  // The log directory usually exists: append first, create it on ENOENT. A concurrent deletion of a
+  // sibling ref may remove it again between mkdir and append: retry, as git's raceproof_create_file.
   for (let attempt = 1; ; attempt++) {
-    mkdirSync(dirname(path), { recursive: true });
     try {
       appendFileSync(path, line);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
     }
+    mkdirSync(dirname(path), { recursive: true });
   }
 }
 

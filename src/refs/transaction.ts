@@ -142,12 +142,18 @@ export class RefTransaction {
         packedLock = Lockfile.acquire(packedRefsPath(commonDir), timeout);
         faultPoint('packed-locked');
       }
-      const packed = readPackedRefs(commonDir);
+      // packed-refs is read (afresh, under our locks) only when needed: a ref without a loose file,
+      // or a deletion. A plain update of a loose ref never reads it, however large it is.
+      let packedContent: Buffer | null | undefined;
+      const packed = () => {
+        if (packedContent === undefined) packedContent = readPackedRefs(commonDir);
+        return packedContent;
+      };
       const current = updates.map((u) => currentValue(commonDir, packed, u.ref));
       updates.forEach((u, i) => {
         if (u.oldOid !== undefined && current[i] !== u.oldOid)
           throw new CasMismatchError(u.ref, u.oldOid, current[i]!);
-        if (u.newOid && current[i] === null) checkPackedNameConflict(packed, u.ref);
+        if (u.newOid && current[i] === null) checkPackedNameConflict(packed(), u.ref);
       });
       faultPoint('ref-locked');
 
@@ -161,8 +167,9 @@ export class RefTransaction {
         appendReflog(commonDir, u.ref, current[i]!, u.newOid, ident, u.message, date);
         lock.commit();
       });
-      if (deletes.length > 0 && packedLock && packed) {
-        const rewritten = withoutPacked(packed, new Set(deletes.map((d) => d.ref)));
+      const packedNow = deletes.length > 0 ? packed() : null;
+      if (packedLock && packedNow) {
+        const rewritten = withoutPacked(packedNow, new Set(deletes.map((d) => d.ref)));
         if (rewritten !== null) {
           packedLock.write(rewritten);
           packedLock.commit();
@@ -193,19 +200,22 @@ function lockRef(commonDir: string, ref: string, timeoutMs: number): Lockfile {
   let lock: Lockfile | undefined;
   // A racing `git pack-refs --prune` or ref deletion may remove the (empty) leading directory between
   // our mkdir and the O_EXCL open: retry, as git's raceproof_create_file does.
+  // The leading directories usually exist: try first and create them only on ENOENT.
   for (let attempt = 1; lock === undefined; attempt++) {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR' || code === 'EEXIST')
-        throw new RefNameConflictError(ref, blockingFileFor(commonDir, ref));
-      throw err;
-    }
     try {
       lock = Lockfile.acquire(path, timeoutMs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new RefNameConflictError(ref, blockingFileFor(commonDir, ref));
+      if (code !== 'ENOENT' || attempt >= 5) throw err;
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (mkErr) {
+        const mkCode = (mkErr as NodeJS.ErrnoException).code;
+        if (mkCode === 'ENOTDIR' || mkCode === 'EEXIST')
+          throw new RefNameConflictError(ref, blockingFileFor(commonDir, ref));
+        throw mkErr;
+      }
     }
   }
   try {
@@ -243,9 +253,9 @@ function blockingFileFor(commonDir: string, ref: string): string {
   return 'a file on its path';
 }
 
-function currentValue(commonDir: string, packed: Buffer | null, ref: string): string | null {
+function currentValue(commonDir: string, packed: () => Buffer | null, ref: string): string | null {
   const loose = readLoose(commonDir, ref);
-  if (loose === null) return lookupPacked(packed, ref);
+  if (loose === null) return lookupPacked(packed(), ref);
   if ('oid' in loose) return loose.oid;
   throw new UsageError(`refusing to update symbolic ref ${ref}`);
 }
