@@ -5,7 +5,7 @@
  * Targets (issue 3): show <= 1.3x `node -e 0`; claim(10,000) <= 1.2x claim(10).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lease } from '../../src/records/schemas.js';
@@ -17,6 +17,7 @@ import { type BenchSection, percentile } from '../table.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'git-coord.mjs');
 const RUNS = 15;
+if (!existsSync('/usr/bin/time')) throw new Error('bench cli needs GNU time at /usr/bin/time');
 
 function lease(key: string, at: string): Lease {
   return {
@@ -64,21 +65,39 @@ function seed(base: string, n: number): string {
   return dir;
 }
 
-/** Runs each job `RUNS` times, round-robin; returns the median and p10 wall ms of each. */
-function measure(
-  jobs: Array<{ cwd: string; args: (run: number) => string[] }>,
-): Array<{ p50: number; p10: number }> {
-  const times = jobs.map(() => [] as number[]);
+/** Wall and CPU (user + sys, from GNU time) milliseconds of one job: median and p10 over the runs. */
+interface Timing {
+  p50: number;
+  p10: number;
+  cpu: number;
+}
+
+/**
+ * Runs each job `RUNS` times, round-robin (machine noise hits all jobs alike), under GNU time for the
+ * child's CPU time, which a busy machine disturbs far less than wall time.
+ */
+function measure(jobs: Array<{ cwd: string; args: (run: number) => string[] }>): Timing[] {
+  const wall = jobs.map(() => [] as number[]);
+  const cpu = jobs.map(() => [] as number[]);
   for (let run = 0; run < RUNS; run++) {
     jobs.forEach((job, j) => {
       const args = job.args(run);
       const t0 = performance.now();
-      const res = spawnSync(process.execPath, args, { cwd: job.cwd, encoding: 'utf8' });
-      times[j]!.push(performance.now() - t0);
+      const res = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], {
+        cwd: job.cwd,
+        encoding: 'utf8',
+      });
+      wall[j]!.push(performance.now() - t0);
       if (res.status !== 0) throw new Error(`node ${args.join(' ')} exited ${res.status}: ${res.stderr}`);
+      const [user, sys] = res.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+      cpu[j]!.push((user! + sys!) * 1000);
     });
   }
-  return times.map((t) => ({ p50: percentile(t, 50), p10: percentile(t, 10) }));
+  return wall.map((t, j) => ({
+    p50: percentile(t, 50),
+    p10: percentile(t, 10),
+    cpu: percentile(cpu[j]!, 50),
+  }));
 }
 
 export default async function cli(): Promise<BenchSection> {
@@ -96,41 +115,33 @@ export default async function cli(): Promise<BenchSection> {
       { cwd: small, args: (r) => [CLI, 'claim', `new-${r}`, '--no-worktree', ...env] },
       { cwd: large, args: (r) => [CLI, 'claim', `new-${r}`, '--no-worktree', ...env] },
     ]);
-    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    const row = (what: string, n: number, t: Timing, ref: Timing, target: string) => [
+      what,
+      n,
+      t.p50,
+      t.p10,
+      t.cpu,
+      `${x(t.p50, ref.p50)} (p10 ${x(t.p10, ref.p10)}, cpu ${x(t.cpu, ref.cpu)})`,
+      target,
+    ];
+    const claimCmd = '`git-coord claim <new key> --no-worktree`';
     const rows: Array<Array<string | number>> = [
-      ['`node -e 0` (reference)', 10, node!.p50, node!.p10, '1.00x', '—'],
-      ['`git-coord show <key>`', 10, show!.p50, show!.p10, ratio(show!.p50, node!.p50), '<= 1.3x node'],
-      [
-        '`git-coord show <key>`',
-        10_000,
-        showLarge!.p50,
-        showLarge!.p10,
-        ratio(showLarge!.p50, node!.p50),
-        '—',
-      ],
-      [
-        '`git-coord claim <new key> --no-worktree`',
-        10,
-        claimSmall!.p50,
-        claimSmall!.p10,
-        ratio(claimSmall!.p50, node!.p50),
-        '—',
-      ],
-      [
-        '`git-coord claim <new key> --no-worktree`',
-        10_000,
-        claimLarge!.p50,
-        claimLarge!.p10,
-        `${ratio(claimLarge!.p50, node!.p50)} (${ratio(claimLarge!.p50, claimSmall!.p50)} of claim at 10)`,
-        '<= 1.2x claim at 10',
-      ],
+      row('`node -e 0` (reference)', 10, node!, node!, '—'),
+      row('`git-coord show <key>`', 10, show!, node!, '<= 1.3x node'),
+      row('`git-coord show <key>`', 10_000, showLarge!, node!, '—'),
+      row(claimCmd, 10, claimSmall!, node!, '—'),
+      row(claimCmd, 10_000, claimLarge!, claimSmall!, '<= 1.2x claim at 10'),
     ];
     return {
       title: 'CLI start-up: cold `show` and `claim` beside bare `node -e 0`',
-      columns: ['command', 'leases', 'median wall ms', 'p10 ms', 'ratio to node', 'target'],
+      columns: ['command', 'leases', 'median wall ms', 'p10 wall ms', 'median CPU ms', 'ratio', 'target'],
       rows,
       notes: [
-        `Cold process each run, ${RUNS} runs per row, interleaved round-robin; ratios from medians.`,
+        `Cold process each run, ${RUNS} runs per row, interleaved round-robin. Ratio = median wall time over ` +
+          'the reference (`node -e 0`; for claim at 10,000: claim at 10), with the same ratio of p10 wall ' +
+          'times and of median CPU times (user + sys, GNU time) beside it: on a shared machine those two ' +
+          'move far less with load than the median wall time.',
         'Leases are seeded as one blob each and a packed-refs file; each claim run takes a new key (a real ' +
           'acquisition: read, validate, write blob, 2-ref CAS transaction with reflog).',
       ],
