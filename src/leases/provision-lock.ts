@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findCoordLocks } from '../doctor/locks.js';
 import { CoordError } from '../errors.js';
 import { Lockfile, LockTimeoutError, lockAge, sleepSync } from '../refs/lock.js';
 import type { Repo } from '../refs/repo.js';
@@ -26,8 +27,8 @@ export class StaleProvisionLockError extends CoordError {
     super(
       'stale-lock',
       `the claim lock ${lockPath} was left by ${owner}, which is gone (lock ${ageMs === null ? '?' : formatAge(ageMs)} ` +
-        `old): a claim crashed while provisioning a worktree. Remove it (\`rm ${lockPath}\`, or ` +
-        `\`git coord doctor --fix\`) and retry; \`git worktree list\` shows what that claim left.${also}`,
+        `old): a claim crashed while provisioning a worktree. Remove it (\`rm ${lockPath}\`) and retry; ` +
+        `\`git worktree list\` shows what that claim left (a retried claim reuses its worktree).${also}`,
     );
     this.lockPath = lockPath;
     this.leftovers = leftovers;
@@ -76,7 +77,7 @@ export class ProvisionLock {
             lockPath,
             `process ${pid} on ${host}`,
             lockAge(lockPath),
-            coordLockFiles(repo.commonDir),
+            findCoordLocks(repo).map((l) => l.path),
           );
         }
         if (Date.now() >= deadline) throw new LockTimeoutError(lockPath, lockAge(lockPath), timeoutMs);
@@ -89,21 +90,6 @@ export class ProvisionLock {
   release(): void {
     this.lock.rollback();
   }
-}
-
-/** `*.lock` files under `refs/coord/` and `packed-refs.lock`, as absolute paths. */
-export function coordLockFiles(commonDir: string): string[] {
-  const out: string[] = [];
-  const root = join(commonDir, 'refs', 'coord');
-  try {
-    for (const f of readdirSync(root, { recursive: true }) as string[]) {
-      if (f.endsWith('.lock')) out.push(join(root, f));
-    }
-  } catch {
-    // no refs/coord yet
-  }
-  if (existsSync(join(commonDir, 'packed-refs.lock'))) out.push(join(commonDir, 'packed-refs.lock'));
-  return out.sort();
 }
 
 function readOwner(lockPath: string): [number | null, string | null] {

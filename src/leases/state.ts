@@ -17,7 +17,6 @@ import {
   readRecord,
   type StoredRecord,
 } from '../records/store.js';
-import { readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { branchIndexRef, LEASE_PREFIX, leaseRef, worktreeIndexRef } from './model.js';
 
@@ -53,11 +52,6 @@ export function readBranchIndex(repo: Repo, branch: string): Promise<IndexEntry<
 /** Reads `refs/coord/worktrees/<wtid>`. */
 export function readWorktreeIndex(repo: Repo, wtid: string): Promise<IndexEntry<WorktreeRecord> | null> {
   return readIndex(repo, worktreeIndexRef(wtid), WorktreeType);
-}
-
-/** The oid at `ref`, or `null`. */
-export function refOid(repo: Repo, ref: string): string | null {
-  return readRef(repo, ref);
 }
 
 /** Every lease, sorted by key; corrupt records separately (one bad record never hides the others). */
