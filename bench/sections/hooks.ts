@@ -3,9 +3,10 @@
  * commit without them (hooks pointed at an empty directory), interleaved round-robin in one run beside
  * bare `node -e 0`:
  *   (a) a worktree with no coord records, in a repository that has leases (target <= 10 ms added);
- *   (b) a leased worktree committed by its holder: the hook starts node and renews the lease
- *       (target: added time <= 1.3x `node -e 0`).
- * Plus, for information, (b) with the identity from `git config user.email` instead of $COORD_HOLDER.
+ *   (b) a leased worktree committed by its holder: the hook renews the lease (target: added time
+ *       <= 1.3x `node -e 0`).
+ * Plus, for information, (b) with the identity from `git config user.email` instead of $COORD_HOLDER,
+ * and (b) forced through node (`COORD_HOOK_NODE=1`), the path taken when the shell cannot decide.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
@@ -103,8 +104,9 @@ export default async function hooks(): Promise<BenchSection> {
     const holder = env({ COORD_HOLDER: 'holder@example.com' });
     const anyone = env({ COORD_HOLDER: 'someone@example.com' });
     const fromConfig = env();
+    const viaNode = env({ COORD_HOLDER: 'holder@example.com', COORD_HOOK_NODE: '1' });
     const before = must('git', ['rev-parse', 'refs/coord/leases/65'], dir).trim();
-    const [node, aOff, aOn, bOff, bOn, cOff, cOn] = measure([
+    const [node, aOff, aOn, bOff, bOn, cOff, cOn, dOff, dOn] = measure([
       { cmd: process.execPath, args: ['-e', '0'], cwd: dir, env: env() },
       commit(dir, false, anyone),
       commit(dir, true, anyone),
@@ -112,6 +114,8 @@ export default async function hooks(): Promise<BenchSection> {
       commit(leased, true, holder),
       commit(leased, false, fromConfig),
       commit(leased, true, fromConfig),
+      commit(leased, false, viaNode),
+      commit(leased, true, viaNode),
     ]);
     const after = must('git', ['rev-parse', 'refs/coord/leases/65'], dir).trim();
     if (after === before) throw new Error('the holder commits did not renew the lease');
@@ -144,13 +148,18 @@ export default async function hooks(): Promise<BenchSection> {
         row('(a) worktree with no coord records', aOff!, aOn!, '<= 10 ms'),
         row('(b) leased worktree, holder commits ($COORD_HOLDER)', bOff!, bOn!, '<= 1.3x node'),
         row('(b) same, identity from `git config user.email`', cOff!, cOn!, '—'),
+        row('(b) same, decided by node (`COORD_HOOK_NODE=1`, the fallback path)', dOff!, dOn!, '—'),
       ],
       notes: [
         `Medians (and 10th percentiles) of ${RUNS} cold runs per row, interleaved round-robin; \`git commit -q --allow-empty\`, without hooks ` +
           '= `-c core.hooksPath=<empty dir>`.',
-        '(a): pre-commit and commit-msg run as POSIX sh only (one `git for-each-ref`), no node. (b): pre-commit ' +
-          'starts node once (`git-coord hook pre-commit`, dispatched before yargs) and renews the lease with one ' +
-          'CAS; every holder commit was checked to move `refs/coord/leases/65`.',
+        '(a): pre-commit and commit-msg run as POSIX sh only (one `git for-each-ref`), no node. (b): the holder ' +
+          'path is settled in sh with git plumbing (records read with `for-each-ref %(raw)`, renewed blob via ' +
+          '`hash-object`, one `update-ref --stdin` CAS that verifies the index refs); node starts only to refuse ' +
+          'another holder or when the shell cannot decide. Every holder commit was checked to move ' +
+          '`refs/coord/leases/65`.',
+        'The last row forces the node path for the same commit: one node start (`git-coord hook pre-commit`, ' +
+          'dispatched before yargs, no zod) plus one CAS.',
       ],
     };
   } finally {

@@ -12,13 +12,15 @@ import { RefTransaction } from '../refs/transaction.js';
  * loaded, so a hook costs about one node start (DESIGN §5).
  *
  * The common case of pre-commit — the current worktree or branch belongs to the caller's own open
- * lease, and the commit is a heartbeat — is handled here with the ref store alone (no zod, no
+ * lease, and the commit is a heartbeat — is normally settled by the shell script with git plumbing
+ * (scripts.ts `coord_holder_renew`). When the shell cannot (no GNU `date`, an identity that needs
+ * JSON escapes, a lost race…) it is handled here with the ref store alone (no zod, no
  * `git rev-parse`): the records are read as JSON, and the renewal is the same write
  * `git coord renew` makes (revision +1, `renewedAt` now, one CAS on the lease ref verifying the index
  * refs, reflog `coord: renew <key> by <holder> token <n>`). Node's start-up is most of a hook's cost, so
- * this module loads no `child_process` (6 ms) and no `tty` until it needs them. The shell passes `COORD_HOOK_GIT_DIR` and
- * `COORD_HOOK_TOP`. Anything else — no identity, another
- * holder, a record that is not canonical, a lost race, any error — falls through to the full hook
+ * this module loads no `child_process` (6 ms) and no `tty` until it needs them. The shell passes
+ * `COORD_HOOK_GIT_DIR` and `COORD_HOOK_TOP`. Anything else — no identity, another holder, a record that
+ * is not canonical, team mode, a lost race, any error — falls through to the full hook
  * (src/hooks/run.ts), which validates every record and says why it refuses.
  */
 
@@ -94,9 +96,10 @@ async function repoFromHookEnv(): Promise<(Repo & { top: string }) | null> {
   const commonDir = existsSync(commondirFile)
     ? resolve(gitDir, readFileSync(commondirFile, 'utf8').trim())
     : gitDir;
-  // The files backend only (the full path explains the refusal of anything else).
+  // Plain files-backend repositories in local mode only: extensions are checked (and refused with a
+  // reason) by the full path, and in team mode (coord.remote) every write goes through the remote.
   const cfg = readFileSync(join(commonDir, 'config'), 'utf8');
-  if (/^\s*\[extensions\]/im.test(cfg)) return null;
+  if (/^\s*\[extensions\]/im.test(cfg) || /^\s*\[coord\][^[]*^\s*remote\s*=/im.test(cfg)) return null;
   const top = resolve(topEnv);
   const config = await hookConfig(top);
   return {

@@ -1,105 +1,152 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { installHooks } from '../../src/hooks/install.js';
+import { discoverRepo } from '../../src/refs/repo.js';
 import { cli, record, sleep } from '../cli/helpers.js';
 import { cleanup, makeBareRemote, sh } from '../fixtures/repo.js';
-import { claim, commitAs, initRepo, pushAs, write } from './helpers.js';
+import { claim, commitAs, commitAs as commitWith, initRepo, pushAs, write } from './helpers.js';
 
 afterAll(cleanup);
 
 const lease = (dir: string, key: string) => record(dir, `refs/coord/leases/${key}`)!;
 
-describe('pre-commit through real git commit', () => {
-  it("refuses holder B in A's worktree naming A; A's own commit is allowed and renews; B in its own worktree is allowed", async () => {
+/**
+ * The holder's commit is handled by the shell with git plumbing; `COORD_HOOK_NODE=1` sends every
+ * decision to node (src/hooks/fast.ts, then src/hooks/run.ts), so both paths are tested the same way.
+ */
+for (const mode of ['shell', 'node'] as const) {
+  describe(`pre-commit through real git commit (${mode} path)`, () => {
+    const modeEnv = mode === 'node' ? { COORD_HOOK_NODE: '1' } : {};
+    const commitAs = (
+      cwd: string,
+      holder: string | undefined,
+      message?: string,
+      extra: Record<string, string | undefined> = {},
+      args: string[] = [],
+    ) => commitWith(cwd, holder, message, { ...modeEnv, ...extra }, args);
+
+    it("refuses holder B in A's worktree naming A; A's own commit is allowed and renews; B in its own worktree is allowed", async () => {
+      const dir = await initRepo();
+      const wtA = await claim(dir, '65', 'agent-a');
+      const wtB = await claim(dir, '66', 'agent-b');
+      expect(wtA).toBe(join(dir, '.coord', 'worktrees', '65'));
+
+      const refused = await commitAs(wtA, 'agent-b');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('refusing the commit');
+      expect(refused.stderr).toContain('agent-a');
+      expect(refused.stderr).toContain('lease 65');
+      expect(refused.stderr).toMatch(/since \d{4}-\d\d-\d\dT/);
+      expect(refused.stderr).toMatch(/last heartbeat \S+ ago/);
+      expect(refused.stderr).toContain('git coord takeover 65');
+      expect(refused.stderr).toContain('You are agent-b');
+      expect(sh(wtA, 'rev-parse', 'HEAD')).toBe(lease(dir, '65').baseRef);
+
+      const before = lease(dir, '65');
+      await sleep(20);
+      const allowed = await commitAs(wtA, 'agent-a', 'work by A');
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(sh(wtA, 'log', '-1', '--format=%s')).toBe('work by A');
+      const after = lease(dir, '65');
+      expect(Date.parse(after.renewedAt)).toBeGreaterThan(Date.parse(before.renewedAt));
+      expect(after.revision).toBe(before.revision + 1);
+      expect(after.token).toBe(before.token);
+      // Still canonical: the same bytes the CLI's encoder writes.
+      const blob = sh(dir, 'cat-file', 'blob', 'refs/coord/leases/65');
+      expect(`${blob}\n`).toBe(`${JSON.stringify(JSON.parse(blob), null, 2)}\n`);
+      expect({ ...after, revision: 0, renewedAt: '' }).toEqual({ ...before, revision: 0, renewedAt: '' });
+      const reflog = readFileSync(join(dir, '.git', 'logs', 'refs', 'coord', 'leases', '65'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(reflog.at(-1)).toMatch(
+        /^[0-9a-f]{40} [0-9a-f]{40} agent-a <agent-a> \d+ [+-]\d{4}\tcoord: renew 65 by agent-a token 1$/,
+      );
+      const show = await cli(dir, ['show', '65', '--json']);
+      expect(show.code, show.stderr).toBe(0);
+      expect(JSON.parse(show.stdout).renewedAt).toBe(after.renewedAt);
+      expect(sh(dir, 'rev-parse', 'refs/coord/leases/65@{1}')).toBe(
+        sh(dir, 'rev-parse', 'refs/coord/leases/65@{1}'),
+      );
+
+      const own = await commitAs(wtB, 'agent-b', 'work by B');
+      expect(own.code, own.stderr).toBe(0);
+      // The main worktree has no record: anyone may commit there.
+      expect((await commitAs(dir, 'agent-b')).code).toBe(0);
+    });
+
+    it('with identity from git config user.email (no $COORD_HOLDER)', async () => {
+      const dir = await initRepo();
+      const wt = await claim(dir, '7', 'holder@example.com');
+      sh(dir, 'config', 'user.email', 'holder@example.com');
+      const before = lease(dir, '7');
+      await sleep(20);
+      const res = await commitAs(wt, undefined);
+      expect(res.code, res.stderr).toBe(0);
+      expect(Date.parse(lease(dir, '7').renewedAt)).toBeGreaterThan(Date.parse(before.renewedAt));
+      sh(dir, 'config', 'user.email', 'someone-else@example.com');
+      const refused = await commitAs(wt, undefined);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('holder@example.com');
+    });
+
+    it('refuses a commit on the leased branch checked out elsewhere (the branch index)', async () => {
+      const dir = await initRepo();
+      await claim(dir, '12', 'agent-a', ['--no-worktree', '--branch', 'feat-12']);
+      const branch = lease(dir, '12').branch!;
+      sh(dir, 'switch', '-q', '-c', branch);
+      const refused = await commitAs(dir, 'agent-b');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`branch ${branch}`);
+      expect((await commitAs(dir, 'agent-a')).code).toBe(0);
+    });
+
+    it('a stale owner is refused with the takeover hint; after takeover the new holder commits', async () => {
+      const dir = await initRepo();
+      const wt = await claim(dir, '30', 'agent-a', ['--ttl', '1s']);
+      await sleep(2300); // ttl 1s + skew 1s
+      const refused = await commitAs(wt, 'agent-b');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('stale');
+      expect(refused.stderr).toContain('git coord takeover 30');
+      const take = await cli(dir, ['takeover', '30', '--reason', 'agent-a went quiet'], {
+        COORD_HOLDER: 'agent-b',
+      });
+      expect(take.code, take.stderr).toBe(0);
+      expect((await commitAs(wt, 'agent-b')).code).toBe(0);
+      expect((await commitAs(wt, 'agent-a')).code).not.toBe(0);
+    });
+
+    it('COORD=0 and --no-verify skip the check', async () => {
+      const dir = await initRepo();
+      const wt = await claim(dir, '40', 'agent-a');
+      expect((await commitAs(wt, 'agent-b', 'skip', { COORD: '0' })).code).toBe(0);
+      expect((await commitAs(wt, 'agent-b', 'skip', {}, ['--no-verify'])).code).toBe(0);
+    });
+  });
+}
+
+describe('the holder path does not start node', () => {
+  it('with the CLI unreachable, the holder still commits and renews; anyone else fails closed', async () => {
     const dir = await initRepo();
-    const wtA = await claim(dir, '65', 'agent-a');
-    const wtB = await claim(dir, '66', 'agent-b');
-    expect(wtA).toBe(join(dir, '.coord', 'worktrees', '65'));
-
-    const refused = await commitAs(wtA, 'agent-b');
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('refusing the commit');
-    expect(refused.stderr).toContain('agent-a');
-    expect(refused.stderr).toContain('lease 65');
-    expect(refused.stderr).toMatch(/since \d{4}-\d\d-\d\dT/);
-    expect(refused.stderr).toMatch(/last heartbeat \S+ ago/);
-    expect(refused.stderr).toContain('git coord takeover 65');
-    expect(refused.stderr).toContain('You are agent-b');
-    expect(sh(wtA, 'rev-parse', 'HEAD')).toBe(lease(dir, '65').baseRef);
-
+    const wt = await claim(dir, '65', 'agent-a');
+    // Point the hooks at a CLI that does not exist, with no git-coord on PATH: any node start fails.
+    installHooks(discoverRepo(dir), { node: null, cli: '/nonexistent/git-coord.mjs' });
+    const path = (process.env.PATH ?? '')
+      .split(':')
+      .filter((d) => !existsSync(join(d, 'git-coord')))
+      .join(':');
     const before = lease(dir, '65');
     await sleep(20);
-    const allowed = await commitAs(wtA, 'agent-a', 'work by A');
-    expect(allowed.code, allowed.stderr).toBe(0);
-    expect(sh(wtA, 'log', '-1', '--format=%s')).toBe('work by A');
-    const after = lease(dir, '65');
-    expect(Date.parse(after.renewedAt)).toBeGreaterThan(Date.parse(before.renewedAt));
-    expect(after.revision).toBe(before.revision + 1);
-    expect(after.token).toBe(before.token);
-    // The renewal is an ordinary lease write: reflog message, and the CLI reads it back as valid.
-    expect(sh(dir, 'rev-parse', 'refs/coord/leases/65@{1}')).not.toBe(
-      sh(dir, 'rev-parse', 'refs/coord/leases/65'),
-    );
-    const show = await cli(dir, ['show', '65', '--json']);
-    expect(show.code, show.stderr).toBe(0);
-    expect(JSON.parse(show.stdout).renewedAt).toBe(after.renewedAt);
-    expect(sh(dir, 'rev-parse', 'refs/coord/leases/65@{1}')).toBe(
-      sh(dir, 'rev-parse', 'refs/coord/leases/65@{1}'),
-    );
-
-    const own = await commitAs(wtB, 'agent-b', 'work by B');
-    expect(own.code, own.stderr).toBe(0);
-    // The main worktree has no record: anyone may commit there.
-    expect((await commitAs(dir, 'agent-b')).code).toBe(0);
-  });
-
-  it('with identity from git config user.email (no $COORD_HOLDER)', async () => {
-    const dir = await initRepo();
-    const wt = await claim(dir, '7', 'holder@example.com');
-    sh(dir, 'config', 'user.email', 'holder@example.com');
-    const before = lease(dir, '7');
-    await sleep(20);
-    const res = await commitAs(wt, undefined);
-    expect(res.code, res.stderr).toBe(0);
-    expect(Date.parse(lease(dir, '7').renewedAt)).toBeGreaterThan(Date.parse(before.renewedAt));
-    sh(dir, 'config', 'user.email', 'someone-else@example.com');
-    const refused = await commitAs(wt, undefined);
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('holder@example.com');
-  });
-
-  it('refuses a commit on the leased branch checked out elsewhere (the branch index)', async () => {
-    const dir = await initRepo();
-    await claim(dir, '12', 'agent-a', ['--no-worktree', '--branch', 'feat-12']);
-    const branch = lease(dir, '12').branch!;
-    sh(dir, 'switch', '-q', '-c', branch);
-    const refused = await commitAs(dir, 'agent-b');
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain(`branch ${branch}`);
-    expect((await commitAs(dir, 'agent-a')).code).toBe(0);
-  });
-
-  it('a stale owner is refused with the takeover hint; after takeover the new holder commits', async () => {
-    const dir = await initRepo();
-    const wt = await claim(dir, '30', 'agent-a', ['--ttl', '1s']);
-    await sleep(2300); // ttl 1s + skew 1s
-    const refused = await commitAs(wt, 'agent-b');
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('stale');
-    expect(refused.stderr).toContain('git coord takeover 30');
-    const take = await cli(dir, ['takeover', '30', '--reason', 'agent-a went quiet'], {
-      COORD_HOLDER: 'agent-b',
-    });
-    expect(take.code, take.stderr).toBe(0);
-    expect((await commitAs(wt, 'agent-b')).code).toBe(0);
-    expect((await commitAs(wt, 'agent-a')).code).not.toBe(0);
-  });
-
-  it('COORD=0 and --no-verify skip the check', async () => {
-    const dir = await initRepo();
-    const wt = await claim(dir, '40', 'agent-a');
-    expect((await commitAs(wt, 'agent-b', 'skip', { COORD: '0' })).code).toBe(0);
-    expect((await commitAs(wt, 'agent-b', 'skip', {}, ['--no-verify'])).code).toBe(0);
+    const ok = await commitWith(wt, 'agent-a', 'holder commit', { PATH: path });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(Date.parse(lease(dir, '65').renewedAt)).toBeGreaterThan(Date.parse(before.renewedAt));
+    const other = await commitWith(wt, 'agent-b', 'other commit', { PATH: path });
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('cannot find the git-coord CLI');
+    // An identity the shell does not handle (it would need JSON escapes) goes to node as well.
+    const odd = await commitWith(wt, 'agent a', 'odd identity', { PATH: path });
+    expect(odd.stderr).toContain('cannot find the git-coord CLI');
   });
 });
 

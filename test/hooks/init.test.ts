@@ -22,10 +22,12 @@ describe('git coord init', () => {
     expect(readFileSync(join(dir, '.git', 'info', 'exclude'), 'utf8')).toContain('/.coord/worktrees/\n');
     for (const h of ['pre-commit', 'commit-msg', 'pre-push'])
       expect(existsSync(join(dir, '.git', 'hooks', h))).toBe(true);
-    // The hooks call this very CLI.
-    expect(readFileSync(join(dir, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain(
-      join(import.meta.dirname, '..', '..', 'dist', 'git-coord.mjs'),
+    // The hooks call this very CLI (tests run a private snapshot of dist/), by absolute path.
+    const cliLine = /^coord_cli='(.*)'$/m.exec(
+      readFileSync(join(dir, '.git', 'hooks', 'pre-commit'), 'utf8'),
     );
+    expect(cliLine?.[1]).toMatch(/^\/.*\/git-coord\.mjs$/);
+    expect(existsSync(cliLine![1]!)).toBe(true);
     expect(sh(dir, 'status', '--porcelain', '-uall')).toBe('?? .coord/config.json');
 
     const again = JSON.parse((await cli(dir, ['init', '--json'])).stdout);

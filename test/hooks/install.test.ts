@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hookStatus, installHooks, uninstallHooks } from '../../src/hooks/install.js';
@@ -58,21 +59,43 @@ describe('hooks install / uninstall (plain repository)', () => {
     const dir = makeRepo();
     const repo = discoverRepo(dir);
     installHooks(repo, NOWHERE);
-    // A lease and a worktree record for this worktree (content is irrelevant to the shell fast path).
-    const blob = sh(dir, 'hash-object', '-w', 'README.md');
-    sh(dir, 'update-ref', 'refs/coord/leases/65', blob);
-    sh(dir, 'update-ref', `refs/coord/worktrees/${worktreeId(dir)}`, blob);
+    // A lease and index records for this worktree and branch, held by someone else: node must decide.
+    const record = (fields: object) => {
+      writeFileSync(join(dir, 'rec.json'), `${JSON.stringify(fields, null, 2)}\n`);
+      return sh(dir, 'hash-object', '-w', 'rec.json');
+    };
+    const wt = worktreeId(dir);
+    const fields = { key: '65', holder: 'someone-else', token: 1 };
+    const wtRec = record({
+      schema: 'coord.worktree/v1',
+      id: wt,
+      path: dir,
+      host: hostname(),
+      branch: 'main',
+      ...fields,
+    });
+    sh(dir, 'update-ref', 'refs/coord/leases/65', record({ schema: 'coord.lease/v1', key: '65' }));
+    sh(dir, 'update-ref', `refs/coord/worktrees/${wt}`, wtRec);
+    rmSync(join(dir, 'rec.json'));
     const res = await commit(dir);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('cannot find the git-coord CLI');
     expect(res.stderr).toContain('COORD=0');
     expect((await commit(dir, { COORD: '0' })).code).toBe(0);
-    // Another worktree name: no record matches, so the fast path allows it without node.
-    sh(dir, 'update-ref', '-d', `refs/coord/worktrees/${worktreeId(dir)}`);
-    sh(dir, 'update-ref', `refs/coord/worktrees/${worktreeId('/x/other')}`, blob);
+    // A record of another worktree with the same name (slug) but another path: no owner, no node.
+    const other = record({
+      schema: 'coord.worktree/v1',
+      id: wt,
+      path: '/elsewhere/x',
+      host: hostname(),
+      branch: null,
+      ...fields,
+    });
+    sh(dir, 'update-ref', `refs/coord/worktrees/${wt}`, other);
     expect((await commit(dir)).code).toBe(0);
     // The branch index counts too.
-    sh(dir, 'update-ref', 'refs/coord/branches/main', blob);
+    const brRec = record({ schema: 'coord.branch/v1', branch: 'main', ...fields });
+    sh(dir, 'update-ref', 'refs/coord/branches/main', brRec);
     expect((await commit(dir)).code).not.toBe(0);
   });
 
