@@ -290,11 +290,15 @@ set -f
 coord_slug "\${coord_top##*/}"
 coord_pat="refs/coord/worktrees/$coord_slug_out-????????"
 [ -z "$coord_branch" ] || coord_pat="$coord_pat refs/coord/branches/$coord_branch"
+# %(raw) needs git >= 2.36; with an older git only the names are listed and node decides.
 # shellcheck disable=SC2086
-coord_recs=$(git for-each-ref --format='@@ %(refname) %(objectname)%0a%(raw)' $coord_pat)
-[ -n "$coord_recs" ] || exit 0
-coord_holder_renew
-case $? in 0|2) exit 0 ;; esac
+if coord_recs=$(git for-each-ref --format='@@ %(refname) %(objectname)%0a%(raw)' $coord_pat 2>/dev/null); then
+  [ -n "$coord_recs" ] || exit 0
+  coord_holder_renew
+  case $? in 0|2) exit 0 ;; esac
+else
+  [ -n "$(git for-each-ref --count=1 --format=x $coord_pat)" ] || exit 0
+fi
 if [ -n "$coord_gd" ]; then COORD_HOOK_GIT_DIR=$coord_gd COORD_HOOK_TOP=$coord_top; export COORD_HOOK_GIT_DIR COORD_HOOK_TOP; fi
 `);
   }

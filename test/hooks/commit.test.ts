@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installHooks } from '../../src/hooks/install.js';
 import { discoverRepo } from '../../src/refs/repo.js';
 import { cli, record, sleep } from '../cli/helpers.js';
-import { cleanup, makeBareRemote, sh } from '../fixtures/repo.js';
+import { cleanup, makeBareRemote, run, sh } from '../fixtures/repo.js';
 import { claim, commitAs, commitAs as commitWith, initRepo, pushAs, write } from './helpers.js';
 
 afterAll(cleanup);
@@ -147,6 +148,33 @@ describe('the holder path does not start node', () => {
     // An identity the shell does not handle (it would need JSON escapes) goes to node as well.
     const odd = await commitWith(wt, 'agent a', 'odd identity', { PATH: path });
     expect(odd.stderr).toContain('cannot find the git-coord CLI');
+  });
+});
+
+describe('with a git older than 2.36 (no %(raw))', () => {
+  it('the hook lists names only and lets node decide: never fails open', async () => {
+    const dir = await initRepo();
+    const wt = await claim(dir, '65', 'agent-a');
+    installHooks(discoverRepo(dir), { node: null, cli: '/nonexistent/git-coord.mjs' });
+    // A git that refuses %(raw), first on PATH (the hook script is run directly, as git would).
+    const shim = join(dir, '.git', 'shim');
+    mkdirSync(shim);
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(shim, 'git'),
+      `#!/bin/sh\ncase "$*" in *'%(raw)'*) echo "fatal: unknown field name: raw" >&2; exit 128 ;; esac\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = [
+      shim,
+      ...(process.env.PATH ?? '').split(':').filter((d) => !existsSync(join(d, 'git-coord'))),
+    ].join(':');
+    const hook = join(dir, '.git', 'hooks', 'pre-commit');
+    const leased = await run('sh', [hook], { cwd: wt, env: { PATH: path, COORD_HOLDER: 'agent-a' } });
+    expect(leased.code).not.toBe(0);
+    expect(leased.stderr).toContain('cannot find the git-coord CLI');
+    const free = await run('sh', [hook], { cwd: dir, env: { PATH: path, COORD_HOLDER: 'agent-a' } });
+    expect(free.code, free.stderr).toBe(0);
   });
 });
 
