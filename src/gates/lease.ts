@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { CoordError, UsageError } from '../errors.js';
 import type { LeaseContext } from '../leases/context.js';
 import type { GateResult, Lease } from '../records/schemas.js';
 import { git } from '../refs/git.js';
@@ -29,7 +29,8 @@ function resolveCommit(cwd: string, rev: string): string | null {
  * Evaluates gate `done` for `key` on: `rev` when given; else the lease's branch head; else (no lease,
  * no branch) the current HEAD. Changes nothing.
  *
- * @throws UsageError when the revision (or branch) does not resolve to a commit.
+ * @throws UsageError when `rev` does not resolve to a commit; CoordError (exit 1) when the lease's branch
+ *   or HEAD does not.
  */
 export function runLeaseGate(
   ctx: LeaseContext,
@@ -52,11 +53,13 @@ export function runLeaseGate(
   }
   const commit = resolveCommit(cwd, rev);
   if (!commit) {
-    throw new UsageError(
+    const message =
       `cannot evaluate the gate of ${key}: ${source} is not a commit here` +
-        (lease?.branch && !opts.rev ? ` (does branch ${lease.branch} exist in this clone?)` : ''),
-      'no-commit',
-    );
+      (lease?.branch && !opts.rev
+        ? ` (does branch ${lease.branch} exist in this clone? git fetch it first)`
+        : '');
+    // A bad --rev is the caller's mistake (exit 2); a missing branch or unborn HEAD is the repository's (1).
+    throw opts.rev ? new UsageError(message, 'no-commit') : new CoordError('no-commit', message);
   }
   const evaluation = evaluateGate(
     ctx.repo,

@@ -44,6 +44,12 @@ describe('git coord gate', () => {
     const skipped = await cli(dir, ['gate', '99', '--json'], A);
     expect(skipped.code).toBe(0);
     expect(JSON.parse(skipped.stdout).result).toBe('skipped');
+    // --rev evaluates any commit: the plan commit lacks the verification.
+    const planCommit = sh(wt, 'rev-parse', 'HEAD~1');
+    const atRev = await cli(dir, ['gate', '65', '--rev', planCommit, '--json'], A);
+    expect(atRev.code).toBe(4);
+    expect(JSON.parse(atRev.stdout).commit).toBe(planCommit);
+    expect((await cli(dir, ['gate', '65', '--rev', 'no-such-rev'], A)).code).toBe(2);
     // An invalid key is a usage error.
     expect((await cli(dir, ['gate', '../x'], A)).code).toBe(2);
   });
