@@ -560,7 +560,7 @@ export function hookStatus(
         state: 'installed',
         path,
         chained,
-        detail: chained ? `runs ${name}${CHAINED_SUFFIX} first` : 'installed',
+        detail: `calls ${loc.cli ?? 'git-coord on PATH'}${chained ? `; runs ${name}${CHAINED_SUFFIX} first` : ''}`,
       });
     }
   }
