@@ -1,59 +1,17 @@
-import { encodeRecord } from '../records/codec.js';
 import {
-  type BranchIndex,
-  BranchIndexType,
-  type Lease,
-  LeaseType,
-  type RecordType,
-  type WorktreeRecord,
-  WorktreeType,
-} from '../records/schemas.js';
+  BRANCH_PREFIX as BRANCHES,
+  branchIndexFor as expectedBranchIndex,
+  worktreeRecordFor as expectedWorktreeRecord,
+  LEASE_PREFIX as LEASES,
+  WORKTREE_PREFIX as WORKTREES,
+} from '../leases/model.js';
+import { encodeRecord } from '../records/codec.js';
+import { BranchIndexType, type Lease, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
 import { isCorrupt, listRecords, loadRecord, type StoredRecord, writeRecord } from '../records/store.js';
 import { hashBlob } from '../refs/objects.js';
 import { listRefs } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import type { RefTransaction } from '../refs/transaction.js';
-
-/** Where leases and their index entries live (DESIGN §1). */
-export const LEASES = 'refs/coord/leases/';
-export const BRANCHES = 'refs/coord/branches/';
-export const WORKTREES = 'refs/coord/worktrees/';
-
-/**
- * Whether a lease owns index entries: while it is `open` or `crashed` (a crashed lease still owns its
- * branch and worktree until it is re-claimed, taken over or cleared); closing a lease drops them.
- * Mirrors `holdsIndex` of src/leases/model.ts, read here from the records layer alone.
- */
-export function holdsIndex(lease: Lease): boolean {
-  return lease.state !== 'closed';
-}
-
-/** The branch index entry `lease` implies, or `null` (mirrors src/leases `branchIndexFor`). */
-export function expectedBranchIndex(lease: Lease): BranchIndex | null {
-  if (!lease.branch || !holdsIndex(lease)) return null;
-  return {
-    schema: 'coord.branch/v1',
-    branch: lease.branch,
-    key: lease.key,
-    holder: lease.holder.id,
-    token: lease.token,
-  };
-}
-
-/** The worktree ownership record `lease` implies, or `null` (mirrors src/leases `worktreeRecordFor`). */
-export function expectedWorktreeRecord(lease: Lease): WorktreeRecord | null {
-  if (!lease.worktree || !holdsIndex(lease)) return null;
-  return {
-    schema: 'coord.worktree/v1',
-    id: lease.worktree.id,
-    path: lease.worktree.path,
-    host: lease.worktree.host,
-    branch: lease.branch,
-    key: lease.key,
-    holder: lease.holder.id,
-    token: lease.token,
-  };
-}
 
 /** One index problem and the ref change that fixes it. */
 export interface IndexProblem {
@@ -184,3 +142,5 @@ export function queueIndexFixes(tx: RefTransaction, problems: readonly IndexProb
     else tx.update(p.ref, p.change.newOid, p.change.oldOid, p.change.message);
   }
 }
+
+export { BRANCHES, LEASES, WORKTREES };

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseConfigList } from '../refs/config-list.js';
 import { readObject, writeBlob } from '../refs/objects.js';
 import { readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
+import { currentHost, worktreeId } from '../refs/worktree-id.js';
 
 /**
  * The entry of `git-coord hook <name>`, dispatched by the CLI before yargs and the command modules are
@@ -58,31 +58,9 @@ export async function hookMain(argv: string[]): Promise<number> {
  * identity (`coord.holder`, `user.email`) and the timeouts.
  */
 async function hookConfig(cwd: string): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
-  if (process.env.COORD_HOLDER) return map;
+  if (process.env.COORD_HOLDER) return new Map();
   const { git } = await import('../refs/git.js');
-  const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
-  for (const entry of out.split('\0')) {
-    if (!entry) continue;
-    const nl = entry.indexOf('\n');
-    if (nl < 0) map.set(entry.toLowerCase(), 'true');
-    else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
-  }
-  return map;
-}
-
-/**
- * `worktreeId` of src/refs/repo.ts, repeated here so this module does not load `child_process` through
- * repo.ts (test/hooks/fast.test.ts checks that both agree).
- */
-export function hookWorktreeId(realPath: string, host: string): string {
-  const slug =
-    basename(realPath)
-      .replace(/[A-Z]+/g, (m) => m.toLowerCase())
-      .replace(/[^a-z0-9_]+/g, '-')
-      .replace(/^[-_]+/, '')
-      .slice(0, 80) || 'wt';
-  return `${slug}-${createHash('sha256').update(`${host}:${realPath}`).digest('hex').slice(0, 8)}`;
+  return parseConfigList(git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout);
 }
 
 /** The repository as the shell found it, without spawning git; null when the shell did not say. */
@@ -145,7 +123,7 @@ function str(v: unknown): string | null {
 export async function fastPreCommit(): Promise<number | null> {
   const repo = await repoFromHookEnv();
   if (!repo) return null;
-  const wtid = hookWorktreeId(repo.top, process.env.COORD_HOST || hostname());
+  const wtid = worktreeId(repo.top, currentHost());
   const head = readFileSync(join(repo.gitDir, 'HEAD'), 'utf8').trim();
   const branch = head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : null;
 

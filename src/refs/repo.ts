@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RepositoryError } from '../errors.js';
+import { parseConfigList } from './config-list.js';
 import { git } from './git.js';
+import { currentHost, worktreeId } from './worktree-id.js';
+
+export { currentHost, worktreeId };
 
 /**
  * Where a repository lives, as seen from one working directory. Paths are absolute and real
@@ -22,11 +24,6 @@ export interface Repo {
   isBare: boolean;
   /** Snapshot of `git config --list` (keys lower-cased as git prints them), read lazily once. */
   config(): ReadonlyMap<string, string>;
-}
-
-/** Host name of the caller: `$COORD_HOST` > `os.hostname()` (DESIGN §2). */
-export function currentHost(): string {
-  return process.env.COORD_HOST || hostname();
 }
 
 /**
@@ -81,15 +78,7 @@ export function discoverRepo(cwd: string = process.cwd()): Repo {
 
 /** Reads `git config --list -z` into a map (last value wins, as git's own lookup). */
 function readConfig(cwd: string): Map<string, string> {
-  const out = git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout;
-  const map = new Map<string, string>();
-  for (const entry of out.split('\0')) {
-    if (!entry) continue;
-    const nl = entry.indexOf('\n');
-    if (nl < 0) map.set(entry.toLowerCase(), 'true');
-    else map.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
-  }
-  return map;
+  return parseConfigList(git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout);
 }
 
 /** Refuses repositories this ref store cannot serve, reading the common dir's own config file. */
@@ -154,21 +143,4 @@ function unsupportedRefStorage(kind: string): RepositoryError {
       'backend only (convert with `git refs migrate --ref-format=files`, or use a files-backend clone)',
     'unsupported-ref-storage',
   );
-}
-
-/**
- * Computes the worktree id (DESIGN §1): the directory's basename lower-cased, every run of characters
- * outside `[a-z0-9_]` turned into one `-`, leading `-`/`_` dropped, cut to 80 characters; then `-` and
- * the first 8 hex digits of sha256(`<host>:<realpath>`). Pure and O(1); the shell hooks compute the
- * same value with `printf %s "$(basename "$top")" | tr A-Z a-z | tr -cs a-z0-9_ -`.
- */
-export function worktreeId(realPath: string, host: string = currentHost()): string {
-  const slug =
-    basename(realPath)
-      .replace(/[A-Z]+/g, (m) => m.toLowerCase())
-      .replace(/[^a-z0-9_]+/g, '-')
-      .replace(/^[-_]+/, '')
-      .slice(0, 80) || 'wt';
-  const hash = createHash('sha256').update(`${host}:${realPath}`).digest('hex').slice(0, 8);
-  return `${slug}-${hash}`;
 }

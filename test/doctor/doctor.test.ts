@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DoctorOutput, GC_CONFIG_KEY } from '../../src/doctor/index.js';
 import {
-  holdsIndex as doctorHoldsIndex,
-  expectedBranchIndex,
-  expectedWorktreeRecord,
-} from '../../src/doctor/indexes.js';
-import { branchIndexFor, holdsIndex, worktreeRecordFor } from '../../src/leases/model.js';
+  branchIndexFor as expectedBranchIndex,
+  worktreeRecordFor as expectedWorktreeRecord,
+} from '../../src/leases/model.js';
 import { BranchIndexType, type Lease, LeaseType, WorktreeType } from '../../src/records/schemas.js';
 import { writeRecord } from '../../src/records/store.js';
 import { discoverRepo, listRefs, RefTransaction, type Repo, readRef } from '../../src/refs/index.js';
@@ -72,14 +70,6 @@ function oldLock(path: string, ageMs: number): void {
 }
 
 describe('git coord doctor', () => {
-  it('derives index entries exactly as src/leases does', () => {
-    for (const l of [lease65, lease66, lease67, crashed, sampleLease({ branch: null, worktree: null })]) {
-      expect(expectedBranchIndex(l)).toEqual(branchIndexFor(l));
-      expect(expectedWorktreeRecord(l)).toEqual(worktreeRecordFor(l));
-      expect(doctorHoldsIndex(l)).toBe(holdsIndex(l));
-    }
-  });
-
   it('reports nothing (exit 0) on a healthy repository, including a crashed lease that keeps its index', async () => {
     const { dir, repo } = coordRepo();
     for (const l of [lease65, lease66, crashed]) writeLease(repo, l);

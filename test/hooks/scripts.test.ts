@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hookWorktreeId } from '../../src/hooks/fast.js';
 import { hookScript, shQuote } from '../../src/hooks/scripts.js';
 import { worktreeId } from '../../src/refs/repo.js';
 
@@ -43,14 +42,6 @@ describe('hook scripts', () => {
       }
     });
   }
-
-  it("the node fast path's worktree id is worktreeId's", () => {
-    for (const name of NAMES) {
-      for (const host of ['h', 'build-7.example.com']) {
-        expect(hookWorktreeId(`/some/dir/${name}`, host)).toBe(worktreeId(`/some/dir/${name}`, host));
-      }
-    }
-  });
 
   it('every script is valid POSIX sh (dash -n) and embeds the CLI path quoted', () => {
     for (const name of ['pre-commit', 'commit-msg', 'pre-push'] as const) {
