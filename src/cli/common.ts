@@ -1,37 +1,12 @@
-import type { Argv } from 'yargs';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { type LeaseContext, openContext } from '../leases/context.js';
 import { colors, printJson } from './output.js';
 
 /**
- * Pieces shared by the lease commands: common options, the context, durations, warnings.
+ * Runtime pieces shared by the command implementations in `run/`: the context, durations, tokens,
+ * warnings, output. (The options shared by the command definitions are in `options.ts`.)
  */
-
-/** `--json`: stdout holds exactly one JSON document. */
-export interface JsonArgs {
-  json?: boolean;
-}
-
-/** Adds `--json`. */
-export function withJson<T>(y: Argv<T>): Argv<T & JsonArgs> {
-  return y.option('json', { type: 'boolean', describe: 'print exactly one JSON document on stdout' });
-}
-
-/** Adds `--holder ID`. */
-export function withHolder<T>(y: Argv<T>): Argv<T & { holder?: string }> {
-  return y.option('holder', {
-    type: 'string',
-    describe: 'who you are (default: $COORD_HOLDER, git config coord.holder, user.email)',
-  });
-}
-
-/** The `<key>` positional, kept a string (`065` stays `065`). */
-export function withKey<T>(y: Argv<T>): Argv<T & { key: string }> {
-  return y.positional('key', { type: 'string', describe: 'lease key, e.g. a phase or task id' }) as Argv<
-    T & { key: string }
-  >;
-}
 
 /** Opens the lease context from `cwd`: works from any subdirectory of any worktree. */
 export function context(cwd: string = process.cwd()): LeaseContext {

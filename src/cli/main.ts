@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
         throw err ?? new UsageError(msg);
       });
     for (const cmd of commands) parser = parser.command(cmd);
+    skipHelpCache(parser);
     await parser.parseAsync();
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
@@ -37,6 +38,21 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = reportError(err, json);
   }
   return exitCode;
+}
+
+/**
+ * yargs 17 renders and caches the running command's whole help text right after starting its
+ * handler (`usage.cacheHelpMessage()` in lib/command.js), for a `showHelp()` that git-coord never
+ * makes once a handler runs (failures go through `.fail`, help only through `--help`, which never
+ * reaches a handler). That is ~4 ms of every command's start-up, so it is switched off here
+ * through yargs' internal-methods accessor, the one way to reach the usage instance.
+ */
+function skipHelpCache(parser: object): void {
+  const internal = parser as {
+    getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage(): void } };
+  };
+  const usage = internal.getInternalMethods?.().getUsageInstance();
+  if (usage) usage.cacheHelpMessage = () => {};
 }
 
 const args = process.argv.slice(2);

@@ -17,53 +17,65 @@ export class ConfigError extends CoordError {
   }
 }
 
-const d = z.describe;
-const globList = z.array(z.string().check(z.minLength(1)));
+/**
+ * The zod schemas of the config file, built on first use: constructing them costs ~3 ms of start-up,
+ * and most runs find no config file (then the defaults apply without them).
+ */
+function buildSchemas() {
+  const d = z.describe;
+  const globList = z.array(z.string().check(z.minLength(1)));
+  /** One gate (DESIGN §6). Patterns are globs relative to the repository root; `{key}` is the lease key. */
+  const GateConfig = z.strictObject({
+    when: z.optional(
+      z.union([z.string(), globList]).check(d('Gate applies when this glob matches; else skipped')),
+    ),
+    require: z.optional(globList.check(d('Each glob must match at least one non-empty file'))),
+    fresh: z.optional(
+      z
+        .array(
+          z.strictObject({
+            path: z.string().check(z.minLength(1), d('Path (or glob) whose last commit must be recent')),
+            within: z.string().check(d('Window, e.g. 7d')),
+          }),
+        )
+        .check(d('Paths whose last commit touching them must be within the window')),
+    ),
+  });
+  /** The file as written by users (every section optional). */
+  const ConfigFile = z.strictObject({
+    $schema: z.optional(z.string()),
+    gates: z.optional(
+      z.record(z.string(), GateConfig).check(d('Gates by name; "done" runs on `git coord done`')),
+    ),
+    protect: z.optional(z.array(z.string()).check(d('Protected branches (pre-push checks leased commits)'))),
+    leases: z.optional(
+      z.strictObject({
+        ttl: z.optional(z.string().check(d('Default lease TTL, e.g. 15m'))),
+        skew: z.optional(z.string().check(d('Clock skew allowance added to expiry, e.g. 30s'))),
+      }),
+    ),
+    worktrees: z.optional(
+      z.strictObject({
+        dir: z.optional(
+          z.string().check(d('Directory for provisioned worktrees, relative to the main worktree')),
+        ),
+        branch: z.optional(z.string().check(d('Branch name pattern; {key} is the lease key'))),
+        link: z.optional(
+          z.array(z.string()).check(d('Directories symlinked from the main worktree into each new one')),
+        ),
+      }),
+    ),
+  });
+  return { GateConfig, ConfigFile };
+}
 
-/** One gate (DESIGN §6). Patterns are globs relative to the repository root; `{key}` is the lease key. */
-export const GateConfig = z.strictObject({
-  when: z.optional(
-    z.union([z.string(), globList]).check(d('Gate applies when this glob matches; else skipped')),
-  ),
-  require: z.optional(globList.check(d('Each glob must match at least one non-empty file'))),
-  fresh: z.optional(
-    z
-      .array(
-        z.strictObject({
-          path: z.string().check(z.minLength(1), d('Path (or glob) whose last commit must be recent')),
-          within: z.string().check(d('Window, e.g. 7d')),
-        }),
-      )
-      .check(d('Paths whose last commit touching them must be within the window')),
-  ),
-});
-export type GateConfig = z.infer<typeof GateConfig>;
+let schemas: ReturnType<typeof buildSchemas> | undefined;
 
-/** The file as written by users (every section optional). */
-export const ConfigFile = z.strictObject({
-  $schema: z.optional(z.string()),
-  gates: z.optional(
-    z.record(z.string(), GateConfig).check(d('Gates by name; "done" runs on `git coord done`')),
-  ),
-  protect: z.optional(z.array(z.string()).check(d('Protected branches (pre-push checks leased commits)'))),
-  leases: z.optional(
-    z.strictObject({
-      ttl: z.optional(z.string().check(d('Default lease TTL, e.g. 15m'))),
-      skew: z.optional(z.string().check(d('Clock skew allowance added to expiry, e.g. 30s'))),
-    }),
-  ),
-  worktrees: z.optional(
-    z.strictObject({
-      dir: z.optional(
-        z.string().check(d('Directory for provisioned worktrees, relative to the main worktree')),
-      ),
-      branch: z.optional(z.string().check(d('Branch name pattern; {key} is the lease key'))),
-      link: z.optional(
-        z.array(z.string()).check(d('Directories symlinked from the main worktree into each new one')),
-      ),
-    }),
-  ),
-});
+/** One gate (DESIGN §6): `when`, `require`, `fresh`, as validated. */
+export type GateConfig = z.infer<ReturnType<typeof buildSchemas>['GateConfig']>;
+
+/** The config file as validated (every section optional). */
+type ConfigFile = z.infer<ReturnType<typeof buildSchemas>['ConfigFile']>;
 
 /** Effective configuration, defaults applied. Durations in seconds. */
 export interface CoordConfig {
@@ -130,7 +142,7 @@ export function loadConfig(repo: Pick<Repo, 'commonDir' | 'isBare' | 'worktreeTo
     }
     return parseConfig(text, path);
   }
-  return parseConfig('{}', null);
+  return withDefaults({}, CONFIG_PATH, null);
 }
 
 /**
@@ -146,12 +158,22 @@ export function parseConfig(text: string, path: string | null): CoordConfig {
   } catch (err) {
     throw new ConfigError(where, `not valid JSON (${(err as Error).message})`);
   }
-  const res = ConfigFile.safeParse(json);
+  schemas ??= buildSchemas();
+  const res = schemas.ConfigFile.safeParse(json);
   if (!res.success) {
     const issue = res.error.issues[0]!;
     throw new ConfigError(where, `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
   }
-  const file = res.data;
+  return withDefaults(res.data, where, path);
+}
+
+/**
+ * Checks what the schema cannot (durations, patterns that leave the repository, `{key}` in the branch
+ * pattern) and applies the defaults. `where` names the file in messages; `path` becomes `source`.
+ *
+ * @throws ConfigError
+ */
+function withDefaults(file: ConfigFile, where: string, path: string | null): CoordConfig {
   const seconds = (value: string | undefined, fallback: number, field: string) => {
     if (value === undefined) return fallback;
     try {

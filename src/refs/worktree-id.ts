@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 
 // Pure naming rules, kept free of child_process so the hook fast path (src/hooks/fast.ts) can load them.
+// node:crypto is loaded on first use (process.getBuiltinModule): it costs ~2 ms of start-up, and most
+// commands that load this module never compute a worktree id.
 
 /** Host name of the caller: `$COORD_HOST` > `os.hostname()` (DESIGN §2). */
 export function currentHost(): string {
@@ -22,6 +23,11 @@ export function worktreeId(realPath: string, host: string = currentHost()): stri
       .replace(/[^a-z0-9_]+/g, '-')
       .replace(/^[-_]+/, '')
       .slice(0, 80) || 'wt';
-  const hash = createHash('sha256').update(`${host}:${realPath}`).digest('hex').slice(0, 8);
+  const hash = process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha256')
+    .update(`${host}:${realPath}`)
+    .digest('hex')
+    .slice(0, 8);
   return `${slug}-${hash}`;
 }

@@ -1,20 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { resolveHolderId } from '../../leases/identity.js';
-import { type ClearResult, clear } from '../../leases/ops.js';
-import { context, emit, type JsonArgs, withHolder, withJson, withKey } from '../common.js';
-import { displaySafe } from '../output.js';
+import { type JsonArgs, withHolder, withJson, withKey } from '../options.js';
 
 /** Options of `git coord clear`. */
 export interface ClearArgs extends JsonArgs {
   key: string;
   force?: boolean;
   holder?: string;
-}
-
-/** Deletes a lease and its index refs. */
-export async function run(args: ClearArgs, cwd: string = process.cwd()): Promise<ClearResult> {
-  const ctx = context(cwd);
-  return clear(ctx, { key: args.key, by: resolveHolderId(ctx.repo, args.holder), force: args.force });
 }
 
 export const clearCommand: CommandModule<object, ClearArgs> = {
@@ -25,12 +16,5 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       type: 'boolean',
       describe: 'also clear an open lease (or a corrupt record)',
     }) as never,
-  handler: async (argv) => {
-    const r = await run(argv);
-    emit(argv.json, { key: argv.key, ...r }, () =>
-      [`cleared: lease ${displaySafe(argv.key)}`, ...r.deleted.map((d) => `deleted ${displaySafe(d)}`)].join(
-        '\n',
-      ),
-    );
-  },
+  handler: async (argv) => (await import('../run/clear.js')).handle(argv),
 };

@@ -1,21 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { resolveHolderId } from '../../leases/identity.js';
-import { crash } from '../../leases/ops.js';
-import type { Lease } from '../../records/schemas.js';
-import { context, emit, type JsonArgs, withHolder, withJson, withKey } from '../common.js';
-import { displaySafe } from '../output.js';
+import { type JsonArgs, withHolder, withJson, withKey } from '../options.js';
 
 /** Options of `git coord crash`. */
 export interface CrashArgs extends JsonArgs {
   key: string;
   reason: string;
   holder?: string;
-}
-
-/** Marks a lease crashed. */
-export async function run(args: CrashArgs, cwd: string = process.cwd()): Promise<Lease> {
-  const ctx = context(cwd);
-  return crash(ctx, { key: args.key, by: resolveHolderId(ctx.repo, args.holder), reason: args.reason });
 }
 
 export const crashCommand: CommandModule<object, CrashArgs> = {
@@ -32,8 +22,5 @@ export const crashCommand: CommandModule<object, CrashArgs> = {
         'A crashed lease keeps its branch and worktree: its holder may claim it again; others take it over. ' +
           '`claim` also marks a lease crashed when it finds the holder process gone.',
       ) as never,
-  handler: async (argv) => {
-    const l = await run(argv);
-    emit(argv.json, l, () => `crashed: lease ${displaySafe(l.key)}, token ${l.token}`);
-  },
+  handler: async (argv) => (await import('../run/crash.js')).handle(argv),
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runHook } from '../../hooks/run.js';
 
 /** Options of the internal `git coord hook <name> [args..]`. */
 export interface HookArgs {
@@ -20,6 +19,7 @@ export const hookCommand: CommandModule<object, HookArgs> = {
       .positional('args', { type: 'string', array: true })
       .parserConfiguration({ 'unknown-options-as-args': true }) as never,
   handler: async (argv) => {
+    const { runHook } = await import('../../hooks/run.js');
     process.exitCode = await runHook(argv.name, (argv.args ?? []).map(String));
   },
 };

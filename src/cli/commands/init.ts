@@ -1,72 +1,9 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { CONFIG_PATH, loadConfig, STARTER_CONFIG } from '../../config/config.js';
-import { CoordError, UsageError } from '../../errors.js';
-import { cliLocation, type HookReport, installHooks } from '../../hooks/index.js';
-import { ensureExcluded } from '../../leases/worktree.js';
-import { git } from '../../refs/git.js';
-import { discoverRepo } from '../../refs/repo.js';
-import { emit, type JsonArgs, withJson } from '../common.js';
-import { formatHookReport } from './hooks.js';
+import { type JsonArgs, withJson } from '../options.js';
 
 /** Options of `git coord init`. */
 export interface InitArgs extends JsonArgs {
   remote?: string;
-}
-
-/** The `init --json` document. */
-export interface InitOutput {
-  /** The config file written, or null when one existed. */
-  configWritten: string | null;
-  /** The config file in effect. */
-  config: string;
-  /** The `info/exclude` line for the worktrees directory was added (false: already there). */
-  excluded: boolean;
-  worktreesDir: string;
-  /** `coord.remote` now set, or null. */
-  remote: string | null;
-  hooks: HookReport;
-}
-
-/**
- * Installs the hooks, writes the starter `.coord/config.json` when neither this worktree nor the main
- * one has one, lists the worktrees directory in the common dir's `info/exclude`, and with `--remote R`
- * sets `git config coord.remote R` (team mode). Idempotent.
- */
-export function run(args: InitArgs, cwd: string = process.cwd()): InitOutput {
-  const repo = discoverRepo(cwd);
-  if (!repo.worktreeTop) throw new CoordError('bare-repository', 'run git coord init inside a worktree');
-  if (args.remote !== undefined) {
-    const res = git(['remote', 'get-url', '--', args.remote], { cwd: repo.worktreeTop, allowFailure: true });
-    if (res.status !== 0) {
-      throw new UsageError(
-        `no remote ${JSON.stringify(args.remote)} (git remote -v lists them; git remote add ${args.remote} <url> adds it)`,
-        'no-remote',
-      );
-    }
-  }
-  let configWritten: string | null = null;
-  let config = loadConfig(repo); // validates an existing file (exit 1 naming it)
-  if (config.source === null) {
-    const path = join(repo.worktreeTop, CONFIG_PATH);
-    mkdirSync(dirname(path), { recursive: true });
-    if (!existsSync(path)) writeFileSync(path, `${JSON.stringify(STARTER_CONFIG, null, 2)}\n`);
-    configWritten = path;
-    config = loadConfig(repo);
-  }
-  const excluded = ensureExcluded(repo, config.worktreeDir);
-  if (args.remote !== undefined) git(['config', 'coord.remote', args.remote], { cwd: repo.worktreeTop });
-  const hooks = installHooks(repo, cliLocation());
-  const remote = args.remote ?? repo.config().get('coord.remote') ?? null;
-  return {
-    configWritten,
-    config: config.source ?? join(repo.worktreeTop, CONFIG_PATH),
-    excluded,
-    worktreesDir: config.worktreeDir,
-    remote,
-    hooks,
-  };
 }
 
 export const initCommand: CommandModule<object, InitArgs> = {
@@ -78,21 +15,5 @@ export const initCommand: CommandModule<object, InitArgs> = {
       describe:
         'team mode: every lease write becomes a compare-and-swap on this remote (git config coord.remote)',
     }) as never,
-  handler: (argv) => {
-    const out = run(argv);
-    emit(argv.json, out, () =>
-      [
-        out.configWritten
-          ? `wrote ${out.configWritten} (commit it to share the gates)`
-          : `config: ${out.config}`,
-        out.excluded
-          ? `added /${out.worktreesDir}/ to .git/info/exclude`
-          : `${out.worktreesDir} already excluded`,
-        out.remote
-          ? `team mode: coord.remote = ${out.remote}`
-          : 'local mode (git coord init --remote <R> for team mode)',
-        formatHookReport(out.hooks),
-      ].join('\n'),
-    );
-  },
+  handler: async (argv) => (await import('../run/init.js')).handle(argv),
 };

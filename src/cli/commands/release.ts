@@ -1,8 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { resolveHolderId } from '../../leases/identity.js';
-import { type ReleaseResult, release } from '../../leases/ops.js';
-import { context, emit, type JsonArgs, tokenArg, warn, withHolder, withJson, withKey } from '../common.js';
-import { displaySafe } from '../output.js';
+import { type JsonArgs, withHolder, withJson, withKey } from '../options.js';
 
 /** Options of `git coord release`. */
 export interface ReleaseArgs extends JsonArgs {
@@ -10,17 +7,6 @@ export interface ReleaseArgs extends JsonArgs {
   token?: number;
   holder?: string;
   removeWorktree?: boolean;
-}
-
-/** Releases a lease the caller holds. */
-export async function run(args: ReleaseArgs, cwd: string = process.cwd()): Promise<ReleaseResult> {
-  const ctx = context(cwd);
-  return release(ctx, {
-    key: args.key,
-    holder: resolveHolderId(ctx.repo, args.holder),
-    token: tokenArg(args.token),
-    removeWorktree: args.removeWorktree,
-  });
 }
 
 export const releaseCommand: CommandModule<object, ReleaseArgs> = {
@@ -34,14 +20,5 @@ export const releaseCommand: CommandModule<object, ReleaseArgs> = {
         describe:
           'also remove its worktree when clean (a dirty one is kept with a warning); the branch stays',
       }) as never,
-  handler: async (argv) => {
-    const r = await run(argv);
-    for (const w of r.warnings) warn(w);
-    emit(argv.json, r.lease, () =>
-      [
-        `released: lease ${displaySafe(r.lease.key)}, token ${r.lease.token}`,
-        ...(r.removedWorktree ? [`removed worktree ${displaySafe(r.removedWorktree)}`] : []),
-      ].join('\n'),
-    );
-  },
+  handler: async (argv) => (await import('../run/release.js')).handle(argv),
 };

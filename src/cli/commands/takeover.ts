@@ -1,9 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { resolveHolder } from '../../leases/identity.js';
-import { takeover } from '../../leases/ops.js';
-import type { Lease } from '../../records/schemas.js';
-import { context, durationArg, emit, type JsonArgs, withHolder, withJson, withKey } from '../common.js';
-import { displaySafe } from '../output.js';
+import { type JsonArgs, withHolder, withJson, withKey } from '../options.js';
 
 /** Options of `git coord takeover`. */
 export interface TakeoverArgs extends JsonArgs {
@@ -13,19 +9,6 @@ export interface TakeoverArgs extends JsonArgs {
   ttl?: string;
   holder?: string;
   pid?: string;
-}
-
-/** Takes over a stale or crashed lease. */
-export async function run(args: TakeoverArgs, cwd: string = process.cwd()): Promise<Lease> {
-  const ctx = context(cwd);
-  const ttlSeconds = durationArg(args.ttl, '--ttl');
-  return takeover(ctx, {
-    key: args.key,
-    holder: resolveHolder(ctx.repo, { holder: args.holder, pid: args.pid }, ctx.probe),
-    force: args.force,
-    reason: args.reason,
-    ttlSeconds,
-  });
 }
 
 export const takeoverCommand: CommandModule<object, TakeoverArgs> = {
@@ -41,13 +24,5 @@ export const takeoverCommand: CommandModule<object, TakeoverArgs> = {
         'Stale = open and expired (renewedAt + ttl + skew), or its holder process on this host is gone or its ' +
           'pid was reused. The branch and worktree pass to you; the old holder’s renew and release then exit 3.',
       ) as never,
-  handler: async (argv) => {
-    const l = await run(argv);
-    emit(
-      argv.json,
-      l,
-      () =>
-        `took over: lease ${displaySafe(l.key)}, token ${l.token}${l.worktree ? `, worktree ${displaySafe(l.worktree.path)}` : ''}`,
-    );
-  },
+  handler: async (argv) => (await import('../run/takeover.js')).handle(argv),
 };
