@@ -199,6 +199,7 @@ export const InitOutput = z
     config: z.string().check(d('The config file in effect')),
     excluded: z.boolean().check(d('A line for the worktrees directory was added to info/exclude')),
     worktreesDir: z.string(),
+    gcConfigured: z.boolean().check(d('gc.refs/coord/*.reflogExpireUnreachable=never was set by this run')),
     remote: z.nullable(z.string()).check(d('coord.remote (team mode), or null')),
     hooks: HooksReportOutput,
   })

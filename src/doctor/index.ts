@@ -2,11 +2,11 @@ import { type Dirent, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { CoordError } from '../errors.js';
+import { GC_CONFIG_KEY, hasRecordReflogGcConfig, keepRecordReflogs } from '../records/gc.js';
 import { optimistic } from '../records/optimistic.js';
 import { type Actor, QUARANTINE_PREFIX, quarantineRecord } from '../records/quarantine.js';
 import { AuditType, BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
 import { type CorruptEntry, CorruptRecordError, isCorrupt, listRecords } from '../records/store.js';
-import { git } from '../refs/git.js';
 import { BrokenRefError, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
@@ -30,13 +30,7 @@ export const PROBLEM_KINDS = [
   'gc-config',
 ] as const;
 
-/**
- * The config that keeps `git gc` quiet about coord reflogs. Without it, `git reflog expire` (run by
- * every `git gc`, also `gc --auto`) treats each blob-valued ref's reflog as a commit history and
- * prints "error: Object <oid> not a commit" twice per ref, and expires the entries after 30 days
- * (gc.reflogExpireUnreachable) instead of 90 (gc.reflogExpire). Measured with git 2.39.
- */
-export const GC_CONFIG_KEY = 'gc.refs/coord/*.reflogExpireUnreachable';
+export { GC_CONFIG_KEY };
 
 /** `git coord doctor --json` (DESIGN §4). */
 export const DoctorOutput = z
@@ -122,16 +116,9 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     });
   }
 
-  // git config --list lower-cases section and key; this subsection is lower-case already.
   const hasReflogs = existsSync(join(repo.commonDir, 'logs', 'refs', 'coord'));
-  if (hasReflogs && !repo.config().has(GC_CONFIG_KEY.toLowerCase())) {
-    let fixed = false;
-    if (opts.fix) {
-      git(['config', '--file', join(repo.commonDir, 'config'), GC_CONFIG_KEY, 'never'], {
-        cwd: repo.commonDir,
-      });
-      fixed = true;
-    }
+  if (hasReflogs && !hasRecordReflogGcConfig(repo)) {
+    const fixed = opts.fix ? keepRecordReflogs(repo) : false;
     problems.push({
       kind: 'gc-config',
       path: join(repo.commonDir, 'config'),

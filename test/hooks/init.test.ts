@@ -29,10 +29,14 @@ describe('git coord init', () => {
     expect(cliLine?.[1]).toMatch(/^\/.*\/git-coord\.mjs$/);
     expect(existsSync(cliLine![1]!)).toBe(true);
     expect(sh(dir, 'status', '--porcelain', '-uall')).toBe('?? .coord/config.json');
+    // git gc keeps blob-valued record reflogs quietly.
+    expect(out.gcConfigured).toBe(true);
+    expect(sh(dir, 'config', 'gc.refs/coord/*.reflogExpireUnreachable')).toBe('never');
 
     const again = JSON.parse((await cli(dir, ['init', '--json'])).stdout);
     expect(again.configWritten).toBeNull();
     expect(again.excluded).toBe(false);
+    expect(again.gcConfigured).toBe(false);
     expect(again.hooks.actions.map((a: { action: string }) => a.action)).toEqual([
       'unchanged',
       'unchanged',

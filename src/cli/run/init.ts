@@ -4,6 +4,7 @@ import { CONFIG_PATH, loadConfig, STARTER_CONFIG } from '../../config/config.js'
 import { CoordError, UsageError } from '../../errors.js';
 import { cliLocation, type HookReport, installHooks } from '../../hooks/index.js';
 import { ensureExcluded } from '../../leases/worktree.js';
+import { keepRecordReflogs } from '../../records/gc.js';
 import { git } from '../../refs/git.js';
 import { discoverRepo } from '../../refs/repo.js';
 import type { InitArgs } from '../commands/init.js';
@@ -19,6 +20,8 @@ export interface InitOutput {
   /** The `info/exclude` line for the worktrees directory was added (false: already there). */
   excluded: boolean;
   worktreesDir: string;
+  /** `gc.refs/coord/*.reflogExpireUnreachable=never` was set now (false: already set). */
+  gcConfigured: boolean;
   /** `coord.remote` now set, or null. */
   remote: string | null;
   hooks: HookReport;
@@ -26,7 +29,8 @@ export interface InitOutput {
 
 /**
  * Installs the hooks, writes the starter `.coord/config.json` when neither this worktree nor the main
- * one has one, lists the worktrees directory in the common dir's `info/exclude`, and with `--remote R`
+ * one has one, lists the worktrees directory in the common dir's `info/exclude`, sets
+ * `gc.refs/coord/*.reflogExpireUnreachable=never` (so `git gc` keeps record history quietly), and with `--remote R`
  * sets `git config coord.remote R` (team mode). Idempotent.
  */
 export function run(args: InitArgs, cwd: string = process.cwd()): InitOutput {
@@ -53,12 +57,14 @@ export function run(args: InitArgs, cwd: string = process.cwd()): InitOutput {
   const excluded = ensureExcluded(repo, config.worktreeDir);
   if (args.remote !== undefined) git(['config', 'coord.remote', args.remote], { cwd: repo.worktreeTop });
   const hooks = installHooks(repo, cliLocation());
+  const gcConfigured = keepRecordReflogs(repo);
   const remote = args.remote ?? repo.config().get('coord.remote') ?? null;
   return {
     configWritten,
     config: config.source ?? join(repo.worktreeTop, CONFIG_PATH),
     excluded,
     worktreesDir: config.worktreeDir,
+    gcConfigured,
     remote,
     hooks,
   };
