@@ -110,7 +110,7 @@ describe('readObject: packed objects read at their offset', () => {
     await expectAllReadable(dir, repo);
   });
 
-  it('falls back to isomorphic-git for version 1 pack indexes (pack.indexVersion=1)', async () => {
+  it('reads objects through version 1 pack indexes (pack.indexVersion=1)', async () => {
     const { dir, repo } = recordHistory();
     sh(dir, '-c', 'pack.indexVersion=1', 'repack', '-adq');
     const idx = readdirSync(join(repo.commonDir, 'objects', 'pack')).find((f) => f.endsWith('.idx'))!;
