@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { STARTER_CONFIG } from '../src/config/config.js';
 
 /** Files of the sample project, by path relative to the repository root. */
 export const PROJECT_FILES: Readonly<Record<string, string>> = {
@@ -34,25 +35,8 @@ export const PROJECT_FILES: Readonly<Record<string, string>> = {
   '.planning/phases/65-auth/65-PLAN.md': '# 65 auth — plan\n\n1. Hash passwords with scrypt.\n2. Sessions.\n',
   '.planning/phases/66-billing/66-PLAN.md': '# 66 billing — plan\n\n1. Render invoices as PDF.\n',
   '.planning/phases/67-webhooks/67-PLAN.md': '# 67 webhooks — plan\n\n1. Verify provider signatures.\n',
-  '.coord/config.json': `${JSON.stringify(
-    {
-      gates: {
-        done: {
-          when: '.planning/phases/{key}-*',
-          require: [
-            '.planning/phases/{key}-*/{key}-PLAN-CHECK.md',
-            '.planning/phases/{key}-*/{key}-VERIFICATION.md',
-          ],
-          fresh: [{ path: '.planning/lessons-learned.md', within: '7d' }],
-        },
-      },
-      protect: ['main'],
-      leases: { ttl: '15m', skew: '30s' },
-      worktrees: { dir: '.coord/worktrees', branch: 'coord/{key}', link: [] },
-    },
-    null,
-    2,
-  )}\n`,
+  // The gate of DESIGN §6, exactly what `git coord init` writes as a starter.
+  '.coord/config.json': `${JSON.stringify(STARTER_CONFIG, null, 2)}\n`,
 };
 
 /** Environment that isolates git from the user's configuration (no system config, fixed identity). */

@@ -6,42 +6,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Lease } from '../../src/records/schemas.js';
 import { LeaseType } from '../../src/records/schemas.js';
 import { writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git } from '../../src/refs/index.js';
+import { benchLease } from '../lease.js';
 import { type BenchSection, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'git-coord.mjs');
 const RUNS = 15;
 if (!existsSync('/usr/bin/time')) throw new Error('bench cli needs GNU time at /usr/bin/time');
-
-function lease(key: string, at: string): Lease {
-  return {
-    schema: 'coord.lease/v1',
-    key,
-    state: 'open',
-    outcome: null,
-    holder: { id: `agent-${key}`, host: hostname(), pid: null, pidStart: null, user: null },
-    token: 1,
-    revision: 1,
-    branch: null,
-    baseRef: null,
-    worktree: null,
-    ttlSeconds: 900,
-    acquiredAt: at,
-    renewedAt: at,
-    transitions: 0,
-    closedAt: null,
-    crashedAt: null,
-    crashReason: null,
-    gate: null,
-    note: null,
-  };
-}
 
 /**
  * A repository with one commit and `n` open leases `p00000…`, written fast: one writeBlob per record
@@ -59,7 +35,7 @@ function seed(base: string, n: number): string {
   const lines = ['# pack-refs with: peeled fully-peeled sorted '];
   for (let i = 0; i < n; i++) {
     const key = `p${String(i).padStart(5, '0')}`;
-    lines.push(`${writeRecord(repo, LeaseType, lease(key, at))} refs/coord/leases/${key}`);
+    lines.push(`${writeRecord(repo, LeaseType, benchLease(key, new Date(at)))} refs/coord/leases/${key}`);
   }
   writeFileSync(join(repo.commonDir, 'packed-refs'), `${lines.join('\n')}\n`);
   return dir;

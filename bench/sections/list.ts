@@ -4,12 +4,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Lease } from '../../src/records/schemas.js';
 import { LeaseType } from '../../src/records/schemas.js';
 import { writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git, RefTransaction } from '../../src/refs/index.js';
+import { benchLease } from '../lease.js';
 import { type BenchSection, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -18,31 +18,6 @@ const SIZES = [10, 1_000, 10_000];
 const RUNS = 5;
 /** Refs created per transaction while seeding (keeps open lock files well under the fd limit). */
 const BATCH = 500;
-
-/** An open lease for `key`, as `claim --no-worktree` would write it. */
-function openLease(key: string, at: string): Lease {
-  return {
-    schema: 'coord.lease/v1',
-    key,
-    state: 'open',
-    outcome: null,
-    holder: { id: `agent-${key}`, host: hostname(), pid: null, pidStart: null, user: null },
-    token: 1,
-    revision: 1,
-    branch: null,
-    baseRef: null,
-    worktree: null,
-    ttlSeconds: 900,
-    acquiredAt: at,
-    renewedAt: at,
-    transitions: 0,
-    closedAt: null,
-    crashedAt: null,
-    crashReason: null,
-    gate: null,
-    note: null,
-  };
-}
 
 /** Creates a repository holding `n` lease records (loose refs, loose blobs) and returns its path. */
 function seed(base: string, n: number): string {
@@ -56,7 +31,7 @@ function seed(base: string, n: number): string {
       const key = `p${String(i).padStart(5, '0')}`;
       tx.create(
         `refs/coord/leases/${key}`,
-        writeRecord(repo, LeaseType, openLease(key, at)),
+        writeRecord(repo, LeaseType, benchLease(key, new Date(at))),
         `coord: claim ${key}`,
       );
     }

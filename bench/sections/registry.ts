@@ -5,13 +5,13 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Lease } from '../../src/records/schemas.js';
 import { LeaseType } from '../../src/records/schemas.js';
 import { readRecord, writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git, RefTransaction } from '../../src/refs/index.js';
+import { benchLease } from '../lease.js';
 import type { BenchSection } from '../table.js';
 import type { WriterResult } from '../workers/barrier.js';
 
@@ -68,38 +68,12 @@ function row(approach: string, final: number, trial: Trial): Array<string | numb
   ];
 }
 
-/** The starting lease whose `revision` the git-coord writers increment. */
-function benchLease(): Lease {
-  const now = new Date().toISOString();
-  return {
-    schema: 'coord.lease/v1',
-    key: 'bench',
-    state: 'open',
-    outcome: null,
-    holder: { id: 'bench', host: hostname(), pid: null, pidStart: null, user: null },
-    token: 1,
-    revision: 1,
-    branch: null,
-    baseRef: null,
-    worktree: null,
-    ttlSeconds: 900,
-    acquiredAt: now,
-    renewedAt: now,
-    transitions: 0,
-    closedAt: null,
-    crashedAt: null,
-    crashReason: null,
-    gate: null,
-    note: null,
-  };
-}
-
 async function gitCoordTrial(dir: string): Promise<{ final: number; trial: Trial }> {
   git(['init', '-q', dir], { cwd: ROOT });
   const repo = discoverRepo(dir);
   const ref = 'refs/coord/leases/bench';
   new RefTransaction(repo)
-    .create(ref, writeRecord(repo, LeaseType, benchLease()), 'coord: bench start')
+    .create(ref, writeRecord(repo, LeaseType, benchLease('bench', new Date(), 'bench')), 'coord: bench start')
     .commit();
   const trial = await runWriters('coord-writer.ts', [dir, ref, String(UPDATES)]);
   const end = await readRecord(repo, ref, LeaseType);
