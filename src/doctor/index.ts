@@ -2,16 +2,34 @@ import { type Dirent, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { CoordError } from '../errors.js';
+import { openContext } from '../leases/context.js';
+import type { ProcessProbe } from '../leases/liveness.js';
 import { GC_CONFIG_KEY, hasRecordReflogGcConfig, keepRecordReflogs } from '../records/gc.js';
 import { optimistic } from '../records/optimistic.js';
 import { type Actor, QUARANTINE_PREFIX, quarantineRecord } from '../records/quarantine.js';
-import { AuditType, BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
-import { type CorruptEntry, CorruptRecordError, isCorrupt, listRecords } from '../records/store.js';
+import {
+  AuditType,
+  BranchIndexType,
+  type Lease,
+  LeaseType,
+  type RecordType,
+  WorktreeType,
+} from '../records/schemas.js';
+import {
+  type CorruptEntry,
+  CorruptRecordError,
+  isCorrupt,
+  listRecords,
+  type StoredRecord,
+} from '../records/store.js';
 import { BrokenRefError, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
+import { deadHolders } from './holders.js';
 import { BRANCHES, LEASES, planIndexes, queueIndexFixes, WORKTREES } from './indexes.js';
 import { findCoordLocks, removeStaleLock, STALE_LOCK_MS } from './locks.js';
+import { provisionLockProblem } from './provision.js';
+import { worktreeProblems } from './worktrees.js';
 
 export { STALE_LOCK_MS } from './locks.js';
 
@@ -28,6 +46,9 @@ export const PROBLEM_KINDS = [
   'missing-index',
   'duplicate-claim',
   'gc-config',
+  'dead-holder',
+  'orphan-worktree',
+  'missing-worktree',
 ] as const;
 
 export { GC_CONFIG_KEY };
@@ -38,9 +59,17 @@ export const DoctorOutput = z
     problems: z.array(
       z.strictObject({
         kind: z.enum(PROBLEM_KINDS).check(d('What is wrong')),
-        ref: z.optional(z.string().check(d('The ref concerned (all kinds but locks)'))),
+        ref: z.optional(
+          z.string().check(d('The ref concerned (record, index and dead-holder kinds: the lease ref)')),
+        ),
         path: z.optional(
-          z.string().check(d('Absolute path of the lock file (lock kinds) or config file (gc-config)')),
+          z
+            .string()
+            .check(
+              d(
+                'Absolute path of the lock file (lock kinds), the config file (gc-config) or the worktree (worktree kinds)',
+              ),
+            ),
         ),
         message: z.string().check(d('What was found, and what was done or is to be done')),
         fixed: z.boolean().check(d('True when --fix repaired it')),
@@ -59,6 +88,8 @@ export interface DoctorOptions {
   actor: Actor;
   /** Clock, for tests (ms since the epoch). */
   now?: () => number;
+  /** Process probe for holder liveness; default the real processes of this host. */
+  probe?: ProcessProbe;
 }
 
 /** The record types checked, by prefix. Quarantined records are never re-checked. */
@@ -72,13 +103,19 @@ const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
 /**
  * Checks the coord refs of `repo` and, with `fix`, repairs them, in this order:
  * 1. lock files under `refs/coord/` and `packed-refs.lock`: older than 60 s = stale (a crashed
- *    writer; `fix` removes it), younger = held (reported, never touched);
+ *    writer; `fix` removes it), younger = held (reported, never touched).
  * 2. loose ref files under `refs/coord/` that hold no oid (reported only);
  * 3. {@link GC_CONFIG_KEY}, when coord reflogs exist: `fix` sets it to `never`;
  * 4. corrupt records (not JSON, wrong shape, unknown version, not a blob, missing, too large, a lease
  *    whose `key` differs from its ref name): `fix` quarantines them (object kept, audit event);
- * 5. the branch and worktree indexes against the leases: orphan, mismatching and missing entries;
- *    `fix` rebuilds them from the leases in one CAS transaction (retried on conflict).
+ *    The provisioning lock `coord-provision.lock` too (src/doctor/provision.ts): reported when its
+ *    holder on this host is gone, removed by `fix` only once older than 60 s;
+ * 5. dead holders: open leases whose holder process on this host is gone or whose pid was reused;
+ *    `fix` marks them crashed through the leases API (src/doctor/holders.ts);
+ * 6. the branch and worktree indexes against the leases: orphan, mismatching and missing entries;
+ *    `fix` rebuilds them from the leases in one CAS transaction (retried on conflict);
+ * 7. worktrees: orphan worktrees in the worktrees directory (never removed) and worktrees whose
+ *    directory is gone (`fix` removes git's stale registration only) (src/doctor/worktrees.ts).
  *
  * @returns every problem found, each marked `fixed` or not; the command exits 0 when all are fixed.
  */
@@ -106,6 +143,14 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       fixed,
     });
   }
+
+  const ctx = openContext(undefined, {
+    repo,
+    probe: opts.probe,
+    now: () => new Date(now()),
+  });
+  const provision = provisionLockProblem(repo, ctx.host, ctx.probe, opts.fix, now());
+  if (provision) problems.push(provision);
 
   for (const ref of brokenRefs(repo)) {
     problems.push({
@@ -153,6 +198,12 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     problems.push(problem);
   }
 
+  const liveLeases = async () =>
+    (await listRecords(repo, LEASES, LeaseType))
+      .filter((e): e is StoredRecord<Lease> => !isCorrupt(e))
+      .map((e) => e.record);
+  problems.push(...(await deadHolders(ctx, await liveLeases(), opts.fix, opts.actor.id)));
+
   const skipRefs = unfixedCorrupt;
   if (opts.fix) {
     try {
@@ -187,6 +238,8 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       problems.push({ kind: p.kind, ref: p.ref, message: p.message, fixed: false });
     }
   }
+
+  problems.push(...worktreeProblems(ctx, await liveLeases(), opts.fix));
   return { problems };
 }
 
