@@ -283,6 +283,22 @@ const FAULTS = ['blob-temp', 'ref-locked', 'ref-written', 'packed-locked'] as co
 const CASES = (Object.keys(COMMANDS) as Cmd[]).flatMap((c) => FAULTS.map((f) => [c, f] as const));
 
 describe('writes killed with SIGKILL at their fault points', () => {
+  it.concurrent('renew retried at once after a kill at ref-locked: waits out its retry budget, then names the lock (exit 1)', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const lease = await claimAs(dir, 'k', 'agent-a', ['--no-worktree']);
+    const killed = await cli(dir, ['renew', 'k'], { ...as('agent-a'), GIT_COORD_TEST_FAULT: 'ref-locked' });
+    expect(killed.signal).toBe('SIGKILL');
+    const lock = join(dir, '.git', 'refs', 'coord', 'leases', 'k.lock');
+    const res = await cli(dir, ['renew', 'k'], as('agent-a'));
+    expect(res.code, res.stderr).toBe(1);
+    expect(lockPathsIn(res.stderr)).toEqual([lock]);
+    expect(record(dir, 'refs/coord/leases/k')).toEqual(lease);
+    rmSync(lock);
+    const ok = await cli(dir, ['renew', 'k', '--json'], as('agent-a'));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(record(dir, 'refs/coord/leases/k')!.revision).toBe(lease.revision + 1);
+  });
+
   it.concurrent.each(CASES)(
     '%s at %s: nothing changed, the locks are named, removing them lets the same command succeed',
     async (cmd, fault) => {
