@@ -220,6 +220,24 @@ describe('racing writes on one lease (real processes, released together)', () =>
     expect(leaseLog(dir, '9')).toHaveLength(logBefore);
   });
 
+  it('8 processes crash the same lease: one exits 0, seven exit 3, one crash audit event', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const lease = await claimAs(dir, '6', 'agent-a');
+    const rs = await together(
+      dir,
+      Array.from({ length: 8 }, (_, i) => ({
+        args: ['crash', '6', '--reason', `r${i}`],
+        env: as('agent-a'),
+      })),
+    );
+    expect(codes(rs).sort(), show(rs)).toEqual([0, 3, 3, 3, 3, 3, 3, 3]);
+    for (const r of rs.filter((x) => x.code === 3)) expect(r.stderr).toContain('lease 6 is crashed');
+    const now = expectConsistent(dir, '6');
+    expect(now).toMatchObject({ state: 'crashed', token: lease.token, revision: lease.revision + 1 });
+    expect(auditEvents(dir).filter((e) => e.action === 'crash')).toHaveLength(1);
+    expect(expectMonotonicLog(dir, '6').map((e) => e.verb)).toEqual(['claim', 'crash']);
+  });
+
   it.each([
     ['release', ['release', '5'], 3],
     ['release --remove-worktree', ['release', '5', '--remove-worktree'], 3],
@@ -271,13 +289,14 @@ function lockPathsIn(message: string): string[] {
   return [...new Set(message.match(/\/[^\s'`]+\.lock/g) ?? [])];
 }
 
-type Cmd = 'renew' | 'release' | 'done' | 'takeover' | 'clear';
+type Cmd = 'renew' | 'release' | 'done' | 'takeover' | 'clear' | 'crash';
 const COMMANDS: Record<Cmd, { args: string[]; holder: string; deletes: boolean }> = {
   renew: { args: ['renew', 'k'], holder: 'agent-a', deletes: false },
   release: { args: ['release', 'k', '--remove-worktree'], holder: 'agent-a', deletes: true },
   done: { args: ['done', 'k'], holder: 'agent-a', deletes: true },
   takeover: { args: ['takeover', 'k'], holder: 'agent-b', deletes: false },
   clear: { args: ['clear', 'k', '--force'], holder: 'agent-a', deletes: true },
+  crash: { args: ['crash', 'k', '--reason', 'agent died'], holder: 'agent-a', deletes: false },
 };
 const FAULTS = ['blob-temp', 'ref-locked', 'ref-written', 'packed-locked'] as const;
 const CASES = (Object.keys(COMMANDS) as Cmd[]).flatMap((c) => FAULTS.map((f) => [c, f] as const));
@@ -347,7 +366,7 @@ describe('writes killed with SIGKILL at their fault points', () => {
       expect(removed.sort()).toEqual(leftover.filter((p) => !isAudit(p)).sort());
       expect(findLocks(gitDir).map((f) => join(gitDir, f))).toEqual(leftover.filter(isAudit));
       expect(leftover.filter(isAudit)).toHaveLength(
-        (cmd === 'takeover' || cmd === 'clear') && fault !== 'blob-temp' ? 1 : 0,
+        (cmd === 'takeover' || cmd === 'clear' || cmd === 'crash') && fault !== 'blob-temp' ? 1 : 0,
       );
 
       if (cmd === 'clear') {
@@ -358,7 +377,10 @@ describe('writes killed with SIGKILL at their fault points', () => {
       const now = record(dir, 'refs/coord/leases/k')!;
       expect(now.revision).toBe(lease.revision + 1);
       expectMonotonicLog(dir, 'k');
-      if (cmd === 'renew' || cmd === 'takeover') {
+      if (cmd === 'crash') {
+        expect(now).toMatchObject({ state: 'crashed', crashReason: 'agent died', token: lease.token });
+        expectConsistent(dir, 'k');
+      } else if (cmd === 'renew' || cmd === 'takeover') {
         expectConsistent(dir, 'k');
         expect(now.holder.id).toBe(c.holder);
         expect(now.token).toBe(lease.token + (cmd === 'takeover' ? 1 : 0));
