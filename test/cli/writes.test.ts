@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { cleanup, GIT_ENV, type RunResult, sh, tempDir } from '../fixtures/repo.js';
+import { cleanup, GIT_ENV, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
 import { findLocks } from '../refs/helpers.js';
 import { CLI, cli, expectConsistent, makeCoordRepo, record, refs, sleep } from './helpers.js';
 
@@ -218,6 +218,37 @@ describe('racing writes on one lease (real processes, released together)', () =>
     expect(stale.stderr).toContain('you lost the lease 9');
     expect(sh(dir, 'rev-parse', 'refs/coord/leases/9')).toBe(before);
     expect(leaseLog(dir, '9')).toHaveLength(logBefore);
+  });
+
+  it('8 renews and then a release while `git pack-refs --all` runs in a loop: no lost update, index gone', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const lease = await claimAs(dir, '8', 'agent-a');
+    let packing = true;
+    const packer = (async () => {
+      let n = 0;
+      while (packing) {
+        await run('git', ['pack-refs', '--all'], { cwd: dir });
+        n++;
+      }
+      return n;
+    })();
+    const rs = await together(
+      dir,
+      Array.from({ length: 8 }, () => ({ args: ['renew', '8'], env: as('agent-a') })),
+    );
+    const rel = await cli(dir, ['release', '8'], as('agent-a'));
+    packing = false;
+    expect(await packer).toBeGreaterThan(0);
+    expect(codes(rs), show(rs)).toEqual(Array(8).fill(0));
+    expect(rel.code, rel.stderr).toBe(0);
+    const now = record(dir, 'refs/coord/leases/8')!;
+    expect(now).toMatchObject({ state: 'closed', outcome: 'released', revision: lease.revision + 9 });
+    expect(indexRefs(dir)).toEqual([]);
+    expect(expectMonotonicLog(dir, '8').map((e) => e.verb)).toEqual([
+      'claim',
+      ...Array(8).fill('renew'),
+      'release',
+    ]);
   });
 
   it('8 processes crash the same lease: one exits 0, seven exit 3, one crash audit event', async () => {
