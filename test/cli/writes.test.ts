@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { cleanup, GIT_ENV, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
+import { cleanup, collect, GIT_ENV, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
 import { findLocks } from '../refs/helpers.js';
 import { CLI, cli, expectConsistent, makeCoordRepo, record, refs, sleep } from './helpers.js';
 
@@ -46,21 +46,7 @@ async function together(
       },
     }),
   );
-  const done = children.map(
-    (child) =>
-      new Promise<RunResult>((resolve, reject) => {
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (b) => {
-          stdout += b;
-        });
-        child.stderr.on('data', (b) => {
-          stderr += b;
-        });
-        child.on('error', reject);
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-      }),
-  );
+  const done = children.map(collect);
   await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
   for (const c of children) c.stdin.end('go\n');
   return Promise.all(done);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
 import { CLI, expectConsistent, record, sleep } from '../cli/helpers.js';
-import { cleanup, GIT_ENV, type RunResult, sh, tempDir } from '../fixtures/repo.js';
+import { cleanup, collect, GIT_ENV, sh, tempDir } from '../fixtures/repo.js';
 import { as, claim, commitAs, initRepo, TEST_CONFIG } from './helpers.js';
 
 /**
@@ -31,18 +31,7 @@ function held(cwd: string, delay: string, cmd: string[], env: Record<string, str
     cwd,
     env: { ...process.env, ...GIT_ENV, ...env },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b) => {
-    stdout += b;
-  });
-  child.stderr.on('data', (b) => {
-    stderr += b;
-  });
-  const result = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  const result = collect(child);
   const spawned = new Promise((r) => child.once('spawn', r));
   return { spawned, result, go: () => child.stdin.end('go\n') };
 }
