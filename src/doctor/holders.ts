@@ -2,7 +2,7 @@ import { CoordError } from '../errors.js';
 import { type LeaseContext, staleOf } from '../leases/context.js';
 import { describeStale } from '../leases/liveness.js';
 import { leaseRef } from '../leases/model.js';
-import { crash } from '../leases/ops.js';
+import { crash } from '../leases/ops/index.js';
 import type { Lease } from '../records/schemas.js';
 
 /** One `dead-holder` problem (the shape of a doctor problem). */

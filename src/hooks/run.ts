@@ -6,7 +6,7 @@ import { describeHolder, LeaseLostError } from '../leases/errors.js';
 import { resolveHolderId } from '../leases/identity.js';
 import { describeStale, formatAge } from '../leases/liveness.js';
 import { holdsIndex } from '../leases/model.js';
-import { renew } from '../leases/ops.js';
+import { renew } from '../leases/ops/index.js';
 import { currentBranch, leaseForBranch, leaseForWorktree, listLeases } from '../leases/state.js';
 import type { Lease } from '../records/schemas.js';
 import type { StoredRecord } from '../records/store.js';

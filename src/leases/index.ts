@@ -71,7 +71,7 @@ export {
   renew,
   type TakeoverOptions,
   takeover,
-} from './ops.js';
+} from './ops/index.js';
 export { PROVISION_LOCK, ProvisionLock, StaleProvisionLockError } from './provision-lock.js';
 export {
   currentBranch,

@@ -1,5 +1,5 @@
 import { resolveHolder } from '../../leases/identity.js';
-import { type ClaimResult, claim } from '../../leases/ops.js';
+import { type ClaimResult, claim } from '../../leases/ops/index.js';
 import type { ClaimArgs } from '../commands/claim.js';
 import { context, durationArg, emit, warn } from '../common.js';
 import { displaySafe } from '../output.js';

@@ -1,5 +1,5 @@
 import { resolveHolderId } from '../../leases/identity.js';
-import { type ClearResult, clear } from '../../leases/ops.js';
+import { type ClearResult, clear } from '../../leases/ops/index.js';
 import type { ClearArgs } from '../commands/clear.js';
 import { context, emit } from '../common.js';
 import { displaySafe } from '../output.js';

@@ -1,5 +1,5 @@
 import { resolveHolderId } from '../../leases/identity.js';
-import { crash } from '../../leases/ops.js';
+import { crash } from '../../leases/ops/index.js';
 import type { Lease } from '../../records/schemas.js';
 import type { CrashArgs } from '../commands/crash.js';
 import { context, emit } from '../common.js';

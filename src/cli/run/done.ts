@@ -1,7 +1,7 @@
 import { CoordError, ExitCode, UsageError } from '../../errors.js';
 import { gateRecord, runLeaseGate } from '../../gates/lease.js';
 import { resolveHolderId } from '../../leases/identity.js';
-import { done } from '../../leases/ops.js';
+import { done } from '../../leases/ops/index.js';
 import { readLease } from '../../leases/state.js';
 import type { GateResult, Lease } from '../../records/schemas.js';
 import { assertKey } from '../../refs/names.js';

@@ -1,5 +1,5 @@
 import { resolveHolderId } from '../../leases/identity.js';
-import { type ReleaseResult, release } from '../../leases/ops.js';
+import { type ReleaseResult, release } from '../../leases/ops/index.js';
 import type { ReleaseArgs } from '../commands/release.js';
 import { context, emit, tokenArg, warn } from '../common.js';
 import { displaySafe } from '../output.js';

@@ -1,5 +1,5 @@
 import { resolveHolder, resolveHolderId } from '../../leases/identity.js';
-import { renew } from '../../leases/ops.js';
+import { renew } from '../../leases/ops/index.js';
 import type { Lease } from '../../records/schemas.js';
 import type { RenewArgs } from '../commands/renew.js';
 import { context, durationArg, emit, tokenArg } from '../common.js';

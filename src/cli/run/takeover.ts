@@ -1,5 +1,5 @@
 import { resolveHolder } from '../../leases/identity.js';
-import { takeover } from '../../leases/ops.js';
+import { takeover } from '../../leases/ops/index.js';
 import type { Lease } from '../../records/schemas.js';
 import type { TakeoverArgs } from '../commands/takeover.js';
 import { context, durationArg, emit } from '../common.js';

@@ -1,0 +1,333 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { optimistic } from '../../records/optimistic.js';
+import type { AuditEvent, Holder, Lease, WorktreeRef } from '../../records/schemas.js';
+import type { StoredRecord } from '../../records/store.js';
+import { git } from '../../refs/git.js';
+import { assertBranch, assertKey } from '../../refs/names.js';
+import { worktreeId } from '../../refs/repo.js';
+import { type LeaseContext, mainHead, mainTopOf, staleOf } from '../context.js';
+import { describeHolder, LeaseHeldError, LeaseStaleError, WorktreeError } from '../errors.js';
+import { describeStale, type StaleReason } from '../liveness.js';
+import { acquireLease, branchForKey, crashLease, renewLease, takeOverLease } from '../model.js';
+import { ProvisionLock } from '../provision-lock.js';
+import { readLease } from '../state.js';
+import {
+  ensureExcluded,
+  ensureWorktree,
+  insideOf,
+  type ProvisionResult,
+  realish,
+  rollbackWorktree,
+} from '../worktree.js';
+import { auditEvent, indexWrites, takeoverReason, writeLease } from './write-lease.js';
+
+/** Options of {@link claim}. */
+export interface ClaimOptions {
+  key: string;
+  /** The caller (see `resolveHolder`). */
+  holder: Holder;
+  /** `--branch`; default: the branch of an earlier tenure, else `worktrees.branch` with `{key}`. */
+  branch?: string;
+  /** `--base`: a commit-ish to start a new branch from; default the main worktree's HEAD. */
+  base?: string;
+  /**
+   * `--worktree PATH` (relative to `cwd`), `false` for `--no-worktree`, `undefined` for the default
+   * `<main worktree>/<worktrees.dir>/<key>`.
+   */
+  worktree?: string | false;
+  /** Directory relative paths are resolved against (default `process.cwd()`). */
+  cwd?: string;
+  /** `--ttl` in seconds; default `leases.ttl`. */
+  ttlSeconds?: number;
+  /** `--note`. */
+  note?: string | null;
+  /** `--takeover`: take a stale or crashed lease of another holder over instead of refusing. */
+  takeover?: boolean;
+  /** Reason recorded in the takeover audit event. */
+  reason?: string;
+  /** How long to wait for another claim's worktree provisioning (ms). */
+  provisionTimeoutMs?: number;
+}
+
+/** What {@link claim} did. */
+export interface ClaimResult {
+  lease: Lease;
+  /** `acquired`: a new tenure; `reentered`: the caller already held it (same token, renewed); `took-over`. */
+  action: 'acquired' | 'reentered' | 'took-over';
+  /** The worktree provisioning, or `null` when none was asked for or it was re-entry. */
+  provision: ProvisionResult | null;
+  warnings: string[];
+}
+
+type Decision = { kind: 'acquire' } | { kind: 'reenter' } | { kind: 'takeover'; stale: StaleReason | null };
+
+/** What a claim by `me` does with the current lease; throws the conflicts. */
+function decideClaim(
+  ctx: LeaseContext,
+  cur: Lease | null,
+  me: string,
+  takeover: boolean,
+): Decision | { kind: 'refuse'; error: LeaseHeldError | LeaseStaleError; markCrashed: StaleReason | null } {
+  if (!cur || cur.state === 'closed') return { kind: 'acquire' };
+  if (cur.holder.id === me) return cur.state === 'open' ? { kind: 'reenter' } : { kind: 'acquire' };
+  const now = ctx.now().getTime();
+  const stale = staleOf(ctx, cur, now);
+  const view = { lease: cur, stale, now, skewSeconds: ctx.config.skewSeconds };
+  if (cur.state === 'open' && !stale)
+    return { kind: 'refuse', error: new LeaseHeldError(view), markCrashed: null };
+  if (takeover) return { kind: 'takeover', stale };
+  const dead = stale === 'holder-dead' || stale === 'pid-reused' ? stale : null;
+  return { kind: 'refuse', error: new LeaseStaleError(view, dead !== null), markCrashed: dead };
+}
+
+/**
+ * Acquires lease `key` for `opts.holder` (DESIGN §2):
+ * - no lease, or a closed one (or the caller's own crashed one): a new tenure, token +1, transitions
+ *   +1 when the holder changes, in one transaction with the branch-index and worktree refs;
+ * - open and held by the caller: idempotent re-entry: same token, same worktree, renewed;
+ * - open and held by another, live: LeaseHeldError (exit 3);
+ * - another holder's stale or crashed lease: LeaseStaleError (exit 3) suggesting takeover, unless
+ *   `takeover` is set; a lease whose holder process is gone is marked `crashed` on the way;
+ * - the branch or worktree owned by another lease: BranchHeldError / WorktreeHeldError (exit 3).
+ *
+ * Worktrees: `git worktree add -b B PATH BASE` runs before the transaction, under the provisioning
+ * lock; if the transaction fails or loses the race the worktree (and the branch, if created) are
+ * removed again. A registered worktree for this key is reused; an unknown directory at the path is
+ * refused; a leftover branch without a lease is adopted (`git worktree add PATH B`, its commits kept).
+ */
+export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResult> {
+  const { repo, config } = ctx;
+  assertKey(opts.key);
+  if (opts.branch !== undefined) assertBranch(opts.branch);
+  const ttlSeconds = opts.ttlSeconds ?? config.ttlSeconds;
+  const baseRef = opts.base !== undefined ? resolveCommit(ctx, opts.base, opts.cwd) : null;
+  const warnings: string[] = [];
+
+  // A first look without any lock: the common conflicts end here, before anything touches the disk.
+  const first = await readLease(repo, opts.key);
+  const d0 = await settle(ctx, opts, first);
+  if (d0.kind === 'reenter' || opts.worktree === false) {
+    return optimistic(() => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
+  }
+
+  const lock = ProvisionLock.acquire(repo, ctx.host, opts.provisionTimeoutMs);
+  let provision: ProvisionResult | null = null;
+  let branch = '';
+  try {
+    const cur = await readLease(repo, opts.key);
+    const d = await settle(ctx, opts, cur);
+    if (d.kind === 'reenter')
+      return await optimistic(() => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
+    const prev = cur?.record ?? null;
+    branch = opts.branch ?? prev?.branch ?? branchForKey(config.branchPattern, opts.key);
+    assertBranch(branch);
+    const mainTop = mainTopOf(repo);
+    const path = worktreePath(ctx, opts, prev, mainTop);
+    // Conflicts on the branch or the worktree are found before `git worktree add`.
+    await indexWrites(
+      ctx,
+      opts.key,
+      prev,
+      draft(ctx, opts, prev, branch, worktreeRefFor(ctx, realish(path))),
+    );
+    const base = baseRef ?? mainHead(repo);
+    if (!base) {
+      throw new WorktreeError(
+        'no-base',
+        'the main worktree has no commit to start the branch from; commit something first or pass --base REF',
+      );
+    }
+    provision = ensureWorktree({ repo, mainTop, path, branch, base, link: config.link });
+    warnings.push(...provision.warnings);
+    if (mainTop) {
+      const rel = insideOf(mainTop, provision.path);
+      const dirRel = insideOf(mainTop, join(mainTop, config.worktreeDir));
+      if (rel)
+        ensureExcluded(
+          repo,
+          dirRel && insideOf(join(mainTop, config.worktreeDir), provision.path) ? dirRel : rel,
+        );
+    }
+    const made = provision;
+    return await optimistic(() =>
+      claimAttempt(ctx, opts, ttlSeconds, baseRef ?? base, made, warnings, branch),
+    );
+  } catch (err) {
+    if (provision) {
+      const problems = rollbackWorktree(repo, mainTopOf(repo), provision, branch);
+      // The caller only sees the error: it carries what could not be undone.
+      if (problems.length && err instanceof Error)
+        err.message += ` (rollback incomplete: ${problems.join('; ')})`;
+    }
+    throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Decides; on refusal marks a dead holder's lease crashed (best effort) and throws. */
+async function settle(
+  ctx: LeaseContext,
+  opts: ClaimOptions,
+  cur: StoredRecord<Lease> | null,
+): Promise<Decision> {
+  const d = decideClaim(ctx, cur?.record ?? null, opts.holder.id, opts.takeover ?? false);
+  if (d.kind !== 'refuse') return d;
+  if (d.markCrashed && cur) {
+    const reason = `${describeStale(cur.record, d.markCrashed, ctx.config.skewSeconds, ctx.now().getTime())}; noticed by ${opts.holder.id}`;
+    try {
+      const next = crashLease(cur.record, reason, ctx.now());
+      await writeLease(
+        ctx,
+        'crash',
+        opts.holder.id,
+        cur,
+        next,
+        auditEvent(ctx, 'crash', next, opts.holder.id, {
+          reason,
+          previousHolder: cur.record.holder.id,
+          token: next.token,
+        }),
+      );
+    } catch {
+      // Someone else changed it first; the refusal below still holds for what we saw.
+    }
+  }
+  throw d.error;
+}
+
+/** A draft of the acquired lease, for conflict checks before provisioning. */
+function draft(
+  ctx: LeaseContext,
+  opts: ClaimOptions,
+  prev: Lease | null,
+  branch: string,
+  wt: WorktreeRef,
+): Lease {
+  return acquireLease(prev, {
+    key: opts.key,
+    holder: opts.holder,
+    branch,
+    baseRef: null,
+    worktree: wt,
+    ttlSeconds: 1,
+    note: null,
+    now: ctx.now(),
+  });
+}
+
+function worktreeRefFor(ctx: LeaseContext, realPath: string): WorktreeRef {
+  return { id: worktreeId(realPath, ctx.host), path: realPath, host: ctx.host };
+}
+
+/** `--worktree`, else the earlier tenure's worktree on this host, else `<main top>/<worktrees.dir>/<key>`. */
+function worktreePath(
+  ctx: LeaseContext,
+  opts: ClaimOptions,
+  prev: Lease | null,
+  mainTop: string | null,
+): string {
+  if (typeof opts.worktree === 'string') return resolve(opts.cwd ?? process.cwd(), opts.worktree);
+  if (prev?.worktree && prev.worktree.host === ctx.host) return prev.worktree.path;
+  if (!mainTop) {
+    throw new UsageError(
+      'this repository has no main worktree (bare): pass --worktree PATH or --no-worktree',
+      'no-main-worktree',
+    );
+  }
+  return join(mainTop, ctx.config.worktreeDir, opts.key);
+}
+
+/** Resolves a commit-ish to an oid. @throws UsageError `invalid-base` */
+function resolveCommit(ctx: LeaseContext, rev: string, cwd?: string): string {
+  if (rev.startsWith('-')) throw new UsageError(`invalid --base ${JSON.stringify(rev)}`, 'invalid-base');
+  const res = git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
+    cwd: ctx.repo.worktreeTop ?? cwd ?? ctx.repo.commonDir,
+    allowFailure: true,
+  });
+  if (res.status !== 0)
+    throw new UsageError(`--base ${JSON.stringify(rev)} is not a commit here`, 'invalid-base');
+  return res.stdout.trim();
+}
+
+/** One read-decide-write round of a claim. */
+async function claimAttempt(
+  ctx: LeaseContext,
+  opts: ClaimOptions,
+  ttlSeconds: number,
+  baseRef: string | null,
+  provision: ProvisionResult | null,
+  warnings: string[],
+  branch?: string,
+): Promise<ClaimResult> {
+  const now = ctx.now();
+  const cur = await readLease(ctx.repo, opts.key);
+  const d = await settle(ctx, opts, cur);
+  const prev = cur?.record ?? null;
+  if (d.kind === 'reenter') {
+    const lease = prev!;
+    if (opts.branch !== undefined && opts.branch !== lease.branch) {
+      throw new UsageError(
+        `you already hold lease ${opts.key} on branch ${lease.branch ?? '(none)'}; release it before claiming it with --branch ${opts.branch}`,
+        'claim-mismatch',
+      );
+    }
+    if (provision?.created) {
+      // We provisioned while another process of the same holder acquired it: give ours back.
+      throw new WorktreeError(
+        'claim-raced',
+        `lease ${opts.key} was acquired meanwhile by ${describeHolder(lease)}`,
+      );
+    }
+    const wt = lease.worktree;
+    if (wt && wt.host === ctx.host && !existsSync(wt.path)) {
+      warnings.push(
+        `the worktree ${wt.path} of lease ${opts.key} is gone; release the lease and claim it again to provision a new one`,
+      );
+    }
+    const next = renewLease(lease, now, {
+      ttlSeconds: opts.ttlSeconds,
+      holder: opts.holder,
+      note: opts.note,
+    });
+    await writeLease(ctx, 'claim', opts.holder.id, cur, next);
+    return { lease: next, action: 'reentered', provision: null, warnings };
+  }
+  const worktree = provision ? worktreeRefFor(ctx, provision.path) : null;
+  let next: Lease;
+  let audit: Omit<AuditEvent, 'schema'> | undefined;
+  if (d.kind === 'takeover' && prev) {
+    next = takeOverLease(prev, opts.holder, now, ttlSeconds);
+    if (opts.worktree === false) next = { ...next, worktree: prev.worktree };
+    else if (worktree) next = { ...next, worktree, branch: branch ?? next.branch };
+    if (opts.note !== undefined) next = { ...next, note: opts.note };
+    audit = auditEvent(ctx, 'takeover', next, opts.holder.id, {
+      reason: opts.reason ?? takeoverReason(ctx, prev, d.stale, now.getTime()),
+      previousHolder: prev.holder.id,
+      token: next.token,
+    });
+  } else {
+    next = acquireLease(prev, {
+      key: opts.key,
+      holder: opts.holder,
+      branch: branch ?? opts.branch ?? null,
+      baseRef: baseRef ?? (provision ? null : mainHeadOrNull(ctx)),
+      worktree,
+      ttlSeconds,
+      note: opts.note ?? null,
+      now,
+    });
+  }
+  await writeLease(ctx, d.kind === 'takeover' ? 'takeover' : 'claim', opts.holder.id, cur, next, audit);
+  return { lease: next, action: d.kind === 'takeover' ? 'took-over' : 'acquired', provision, warnings };
+}
+
+function mainHeadOrNull(ctx: LeaseContext): string | null {
+  try {
+    return mainHead(ctx.repo);
+  } catch {
+    return null;
+  }
+}

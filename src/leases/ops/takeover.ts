@@ -1,0 +1,71 @@
+import { UsageError } from '../../errors.js';
+import { optimistic } from '../../records/optimistic.js';
+import type { Holder, Lease } from '../../records/schemas.js';
+import { type LeaseContext, staleOf } from '../context.js';
+import { describeHolder, LeaseStateError } from '../errors.js';
+import { expiresAt, formatAge } from '../liveness.js';
+import { takeOverLease } from '../model.js';
+import { auditEvent, mustRead, takeoverReason, writeLease } from './write-lease.js';
+
+/** Options of {@link takeover}. */
+export interface TakeoverOptions {
+  key: string;
+  holder: Holder;
+  /** Take a live lease too; requires `reason`. */
+  force?: boolean;
+  reason?: string;
+  ttlSeconds?: number;
+}
+
+/**
+ * Takes over a stale (expired, holder dead, pid reused) or crashed lease for `holder`: token +1,
+ * transitions +1, same branch and worktree, index entries rewritten, `takeover` audit event. A live
+ * lease only with `force` and a `reason`. The old holder's renew/release then fail with "you lost the
+ * lease".
+ */
+export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promise<Lease> {
+  if (opts.force && !opts.reason?.trim()) {
+    throw new UsageError(
+      'takeover --force needs --reason "why" (it is recorded in the audit log)',
+      'reason-required',
+    );
+  }
+  return optimistic(async () => {
+    const cur = await mustRead(ctx, opts.key);
+    const lease = cur.record;
+    const nowMs = ctx.now().getTime();
+    if (lease.state === 'closed') {
+      throw new LeaseStateError(
+        'not-held',
+        `lease ${lease.key} is closed (${lease.outcome}); there is nothing to take over: \`git coord claim ${lease.key}\``,
+      );
+    }
+    const stale = staleOf(ctx, lease, nowMs);
+    if (lease.state === 'open' && !stale && !opts.force) {
+      const expires = expiresAt(lease, ctx.config.skewSeconds);
+      throw new LeaseStateError(
+        'not-stale',
+        `lease ${lease.key} is live: held by ${describeHolder(lease)} since ${lease.acquiredAt}, last heartbeat ` +
+          `${formatAge(nowMs - Date.parse(lease.renewedAt))} ago, stale in ${formatAge(expires - nowMs)}. ` +
+          `takeover needs a stale lease; to take it anyway: git coord takeover ${lease.key} --force --reason "…"`,
+      );
+    }
+    const next = takeOverLease(lease, opts.holder, ctx.now(), opts.ttlSeconds);
+    const reason =
+      opts.force && lease.state === 'open' && !stale
+        ? `forced: ${opts.reason}`
+        : (opts.reason ?? takeoverReason(ctx, lease, stale, nowMs));
+    return writeLease(
+      ctx,
+      'takeover',
+      opts.holder.id,
+      cur,
+      next,
+      auditEvent(ctx, 'takeover', next, opts.holder.id, {
+        reason,
+        previousHolder: lease.holder.id,
+        token: next.token,
+      }),
+    );
+  });
+}

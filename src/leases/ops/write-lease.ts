@@ -1,0 +1,195 @@
+import { optimistic } from '../../records/optimistic.js';
+import {
+  type AuditEvent,
+  BranchIndexType,
+  type GateResult,
+  type Lease,
+  LeaseType,
+  WorktreeType,
+} from '../../records/schemas.js';
+import { CorruptRecordError, type StoredRecord, writeRecord } from '../../records/store.js';
+import { assertKey } from '../../refs/names.js';
+import type { LeaseContext } from '../context.js';
+import {
+  BranchHeldError,
+  LeaseLostError,
+  LeaseNotFoundError,
+  LeaseStateError,
+  WorktreeHeldError,
+} from '../errors.js';
+import { describeStale, type StaleReason } from '../liveness.js';
+import {
+  branchIndexFor,
+  branchIndexRef,
+  closeLease,
+  holdsIndex,
+  leaseRef,
+  worktreeIndexRef,
+  worktreeRecordFor,
+} from '../model.js';
+import { readBranchIndex, readLease, readWorktreeIndex } from '../state.js';
+import { commitWrites, type RefWrite } from '../write.js';
+
+/*
+ * What every lease operation shares: the index entries (branch and worktree refs) derived from a lease,
+ * the one write of a lease with its index changes and audit event, and the holder check.
+ */
+
+/**
+ * The ref writes that move the branch and worktree index from what `prev` implied to what `next`
+ * implies (`next` null = the lease is deleted). An entry owned by another key whose lease still holds
+ * it is a conflict (BranchHeldError / WorktreeHeldError); one whose owner is closed, gone or points
+ * elsewhere is stale and overwritten. Entries of other keys are never deleted.
+ */
+export async function indexWrites(
+  ctx: LeaseContext,
+  key: string,
+  prev: Lease | null,
+  next: Lease | null,
+): Promise<RefWrite[]> {
+  const { repo } = ctx;
+  const wantBranch = next ? branchIndexFor(next) : null;
+  const wantWt = next ? worktreeRecordFor(next) : null;
+  const writes: RefWrite[] = [];
+
+  const branches = new Set<string>();
+  if (wantBranch) branches.add(wantBranch.branch);
+  if (prev?.branch && holdsIndex(prev)) branches.add(prev.branch);
+  for (const branch of branches) {
+    const entry = await readBranchIndex(repo, branch);
+    const ref = branchIndexRef(branch);
+    if (wantBranch && wantBranch.branch === branch) {
+      if (entry?.record && entry.record.key !== key) {
+        const owner = await ownerHolding(ctx, entry.record.key, (l) => l.branch === branch);
+        if (owner) throw new BranchHeldError(branch, owner);
+      }
+      writes.push({ ref, oid: writeRecord(repo, BranchIndexType, wantBranch), expect: entry?.oid ?? null });
+    } else if (entry?.record?.key === key) {
+      writes.push({ ref, oid: null, expect: entry.oid });
+    }
+  }
+
+  const wts = new Set<string>();
+  if (wantWt) wts.add(wantWt.id);
+  if (prev?.worktree && holdsIndex(prev)) wts.add(prev.worktree.id);
+  for (const id of wts) {
+    const entry = await readWorktreeIndex(repo, id);
+    const ref = worktreeIndexRef(id);
+    if (wantWt && wantWt.id === id) {
+      if (entry?.record && entry.record.key !== key) {
+        const owner = await ownerHolding(ctx, entry.record.key, (l) => l.worktree?.id === id);
+        if (owner) throw new WorktreeHeldError(wantWt.path, owner);
+      }
+      writes.push({ ref, oid: writeRecord(repo, WorktreeType, wantWt), expect: entry?.oid ?? null });
+    } else if (entry?.record?.key === key) {
+      writes.push({ ref, oid: null, expect: entry.oid });
+    }
+  }
+  return writes;
+}
+
+/** The lease `key` when it exists, still holds its index and `names` the entry; else `null`. */
+async function ownerHolding(
+  ctx: LeaseContext,
+  key: string,
+  names: (l: Lease) => boolean,
+): Promise<Lease | null> {
+  let owner: StoredRecord<Lease> | null;
+  try {
+    owner = await readLease(ctx.repo, key);
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return null;
+    throw err;
+  }
+  return owner && holdsIndex(owner.record) && names(owner.record) ? owner.record : null;
+}
+
+/** Writes the lease blob and commits it with its index changes and optional audit event. */
+export async function writeLease(
+  ctx: LeaseContext,
+  verb: string,
+  by: string,
+  cur: StoredRecord<Lease> | null,
+  next: Lease,
+  audit?: Omit<AuditEvent, 'schema'>,
+): Promise<Lease> {
+  const writes = await indexWrites(ctx, next.key, cur?.record ?? null, next);
+  writes.unshift({
+    ref: leaseRef(next.key),
+    oid: writeRecord(ctx.repo, LeaseType, next),
+    expect: cur?.oid ?? null,
+  });
+  commitWrites(ctx.repo, writes, { verb, key: next.key, by, token: next.token, audit });
+  return next;
+}
+
+export async function mustRead(ctx: LeaseContext, key: string): Promise<StoredRecord<Lease>> {
+  assertKey(key);
+  const cur = await readLease(ctx.repo, key);
+  if (!cur) throw new LeaseNotFoundError(key);
+  return cur;
+}
+
+export function auditEvent(
+  ctx: LeaseContext,
+  action: AuditEvent['action'],
+  lease: Lease,
+  by: string,
+  fields: Partial<Pick<AuditEvent, 'reason' | 'previousHolder' | 'token' | 'commit' | 'missing'>>,
+): Omit<AuditEvent, 'schema'> {
+  return {
+    action,
+    key: lease.key,
+    ref: leaseRef(lease.key),
+    at: ctx.now().toISOString(),
+    by: { id: by, host: ctx.host },
+    reason: fields.reason ?? null,
+    previousHolder: fields.previousHolder ?? null,
+    token: fields.token ?? null,
+    commit: fields.commit ?? null,
+    missing: fields.missing ?? [],
+  };
+}
+
+export function takeoverReason(
+  ctx: LeaseContext,
+  prev: Lease,
+  stale: StaleReason | null,
+  now: number,
+): string {
+  if (prev.state === 'crashed') return `crashed${prev.crashReason ? `: ${prev.crashReason}` : ''}`;
+  if (stale) return `stale: ${describeStale(prev, stale, ctx.config.skewSeconds, now)}`;
+  return 'forced';
+}
+
+/** The caller must hold the open lease (with `token`, that exact token); else LeaseLostError. */
+export function assertHolder(cur: Lease, me: string, verb: string, token?: number): void {
+  if (cur.state !== 'open' || cur.holder.id !== me || (token !== undefined && token !== cur.token)) {
+    if (cur.holder.id === me && cur.state === 'closed' && token === undefined) {
+      throw new LeaseStateError(
+        'not-open',
+        `lease ${cur.key} is already closed (${cur.outcome} at ${cur.closedAt}); nothing was ${verb}. ` +
+          `\`git coord claim ${cur.key}\` starts a new tenure.`,
+      );
+    }
+    throw new LeaseLostError(cur, verb, token);
+  }
+}
+
+export async function closeAs(
+  ctx: LeaseContext,
+  key: string,
+  holder: string,
+  outcome: 'released' | 'done',
+  verb: string,
+  token?: number,
+  gate?: GateResult | null,
+  audit?: (next: Lease) => Omit<AuditEvent, 'schema'> | undefined,
+): Promise<Lease> {
+  return optimistic(async () => {
+    const cur = await mustRead(ctx, key);
+    assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token);
+    const next = closeLease(cur.record, outcome, ctx.now(), gate);
+    return writeLease(ctx, verb, holder, cur, next, audit?.(next));
+  });
+}
