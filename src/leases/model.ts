@@ -3,6 +3,7 @@ import type {
   GateResult,
   Holder,
   Lease,
+  MergeRecord,
   WorktreeRecord,
   WorktreeRef,
 } from '../records/schemas.js';
@@ -175,4 +176,9 @@ export function worktreeRecordFor(lease: Lease): WorktreeRecord | null {
     holder: lease.holder.id,
     token: lease.token,
   };
+}
+
+/** Records a merge of the lease's branch (`git coord merge`): same state and token, revision +1. */
+export function mergedLease(prev: Lease, merge: MergeRecord): Lease {
+  return { ...prev, revision: prev.revision + 1, merge };
 }

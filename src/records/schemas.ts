@@ -98,8 +98,53 @@ export const GateResult = z
     by: holderId('Holder id that ran the gate'),
     at: timestamp('When the gate ran'),
     commit: z.nullable(oid('Commit the gate was evaluated on, or null')),
+    runs: z.optional(
+      z
+        .array(
+          z
+            .strictObject({
+              command: safeText(4096, 1, 'The command as configured (run with sh -c)'),
+              status: z
+                .enum(['pass', 'fail', 'timeout'])
+                .check(
+                  d('pass: exit 0; fail: non-zero exit or killed; timeout: stopped at the gate timeout'),
+                ),
+              exitCode: z.nullable(count('Exit code, or null when it ended by a signal')),
+              signal: z.nullable(safeText(20, 1, 'Signal that ended it (e.g. SIGTERM), or null')),
+              durationMs: count('Wall-clock run time in milliseconds'),
+              output: safeText(
+                4096,
+                1,
+                'File with its combined stdout and stderr, relative to the git common dir',
+              ),
+            })
+            .check(d('One `run` command of the gate, executed in a pristine detached worktree')),
+        )
+        .check(d('The `run` rules executed (absent when the gate has none or they were not run)')),
+    ),
   })
   .check(d('Last gate result recorded in a lease'));
+
+export const MergeRecord = z
+  .strictObject({
+    into: branchName('Branch the lease branch was merged into (refs/heads/<into>)'),
+    method: z
+      .enum(['fast-forward', 'merge', 'squash', 'already-merged'])
+      .check(
+        d(
+          'fast-forward: <into> moved to head; merge: a merge commit; squash: one commit with the changes; ' +
+            'already-merged: head was already contained in <into>, nothing moved',
+        ),
+      ),
+    head: oid('Head of the lease branch that was merged'),
+    before: oid('<into> before the merge'),
+    commit: oid('<into> after the merge (head when fast-forwarded, the new commit otherwise)'),
+    by: holderId('Holder id of who ran the merge'),
+    at: timestamp('When the merge was recorded'),
+    reason: freeText('Reason given with --force (merging a lease that is not done), or null'),
+  })
+  .check(d('The last `git coord merge` of the lease branch'));
+export type MergeRecord = z.infer<typeof MergeRecord>;
 export type GateResult = z.infer<typeof GateResult>;
 
 export const Lease = z
@@ -127,6 +172,9 @@ export const Lease = z
     crashReason: freeText('Why the lease was marked crashed, or null'),
     gate: z.nullable(GateResult),
     note: freeText('Free text the holder may set, or null'),
+    merge: z.optional(
+      z.nullable(MergeRecord).check(d('Last merge of the branch (git coord merge), or null')),
+    ),
   })
   .check(d('A lease on one unit of work, at refs/coord/leases/<key>'));
 export type Lease = z.infer<typeof Lease>;
@@ -160,8 +208,8 @@ export const AuditEvent = z
   .strictObject({
     schema: z.literal('coord.audit/v1').check(d('Record type and version')),
     action: z
-      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine'])
-      .check(d('What happened: gate override, takeover, forced clear, crash mark, quarantine')),
+      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge'])
+      .check(d('What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge')),
     key: z.nullable(leaseKey('Lease key concerned, or null')),
     ref: z.nullable(safeText(1024, 1, 'Ref concerned (e.g. the quarantined ref), or null')),
     at: timestamp('When it happened'),
@@ -171,7 +219,7 @@ export const AuditEvent = z
     reason: freeText('Reason given, or null'),
     previousHolder: z.nullable(holderId('Holder id before the event, or null')),
     token: z.nullable(positive('Fencing token after the event, or null')),
-    commit: z.nullable(oid('Commit concerned (e.g. the gated commit), or null')),
+    commit: z.nullable(oid('Commit concerned (e.g. the gated commit, the merge result), or null')),
     missing: z.array(safeText(4096)).check(d('What a gate found missing (override events), else empty')),
   })
   .check(d('One audit event, at refs/coord/audit/<yyyy-mm-dd>/<time>-<rand>'));
