@@ -1,3 +1,4 @@
+import { describeAttempt } from '../leases/attempts.js';
 import { expiresAt, formatAge, type StaleReason } from '../leases/liveness.js';
 import type { Lease } from '../records/schemas.js';
 import { colors, displaySafe } from './output.js';
@@ -110,6 +111,8 @@ export function leaseDetails(l: Lease, stale: StaleReason | null, now: number, s
     rows.push(['crashed', `${l.crashedAt}${l.crashReason ? `: ${displaySafe(l.crashReason)}` : ''}`]);
   if (l.gate) rows.push(['gate', gateLine(l)]);
   if (l.note) rows.push(['note', displaySafe(l.note)]);
+  for (const [i, a] of (l.attempts ?? []).entries())
+    rows.push([i === 0 ? 'attempts' : '', displaySafe(describeAttempt(a))]);
   return renderPairs(rows);
 }
 

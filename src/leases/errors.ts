@@ -1,5 +1,6 @@
 import { CoordError, ExitCode } from '../errors.js';
-import type { Lease } from '../records/schemas.js';
+import type { Attempt, Lease } from '../records/schemas.js';
+import { describeAttempt } from './attempts.js';
 import { describeStale, expiresAt, formatAge, type StaleReason } from './liveness.js';
 
 /** Facts about a lease used in messages; `now` and `skewSeconds` for ages. */
@@ -142,5 +143,35 @@ export class LeaseStateError extends CoordError {
 export class WorktreeError extends CoordError {
   constructor(code: string, message: string) {
     super(code, message, ExitCode.error);
+  }
+}
+
+/** `--max-attempts N`: the key has had N runs already (exit 4). Nothing was run or changed. */
+export class AttemptBudgetError extends CoordError {
+  readonly attempts: Attempt[];
+  constructor(key: string, max: number, attempts: Attempt[]) {
+    const shown = attempts.slice(-max);
+    super(
+      'attempts-exhausted',
+      `lease ${key} has used ${attempts.at(-1)?.number ?? 0} of ${max} attempt${max === 1 ? '' : 's'}; not running it again.\n` +
+        shown.map((a) => `  ${describeAttempt(a)}`).join('\n') +
+        `\nRaise --max-attempts, or look at why it fails: \`git coord show ${key}\`.`,
+      ExitCode.refused,
+    );
+    this.attempts = attempts;
+  }
+}
+
+/** The caller's own lease is being run right now by another live runner process (exit 3). */
+export class RunInProgressError extends CoordError {
+  readonly attempt: Attempt;
+  constructor(key: string, attempt: Attempt) {
+    super(
+      'run-in-progress',
+      `lease ${key} is already being run: ${describeAttempt(attempt)}, runner pid ${attempt.pid}. ` +
+        'Wait for it to end, or stop that runner (it closes the lease as aborted).',
+      ExitCode.conflict,
+    );
+    this.attempt = attempt;
   }
 }

@@ -5,6 +5,15 @@
  * Every write goes through `commitWrites` (one CAS transaction over the lease, its index entries and
  * an optional audit event) inside `optimistic` (re-read and re-decide on a lost race).
  */
+
+export {
+  type AttemptEnd,
+  attemptCount,
+  beginAttempt,
+  describeAttempt,
+  finishAttempt,
+  runningAttempt,
+} from './attempts.js';
 export {
   type ContextOptions,
   type LeaseContext,
@@ -14,6 +23,7 @@ export {
   staleOf,
 } from './context.js';
 export {
+  AttemptBudgetError,
   BranchHeldError,
   describeHolder,
   LeaseHeldError,
@@ -21,6 +31,7 @@ export {
   LeaseNotFoundError,
   LeaseStaleError,
   LeaseStateError,
+  RunInProgressError,
   WorktreeError,
   WorktreeHeldError,
 } from './errors.js';
@@ -64,11 +75,17 @@ export {
   crash,
   type DoneOptions,
   done,
+  type EndAttemptOptions,
+  endAttempt,
+  type FailOptions,
+  fail,
   type ReleaseOptions,
   type ReleaseResult,
   type RenewOptions,
   release,
   renew,
+  type StartAttemptOptions,
+  startAttempt,
   type TakeoverOptions,
   takeover,
 } from './ops/index.js';

@@ -1,4 +1,5 @@
 import type {
+  Attempt,
   BranchIndex,
   GateResult,
   Holder,
@@ -7,6 +8,7 @@ import type {
   WorktreeRecord,
   WorktreeRef,
 } from '../records/schemas.js';
+import { type AttemptEnd, finishAttempt } from './attempts.js';
 
 /**
  * Pure lease transitions (DESIGN §2): each takes the current record and returns the next one, never
@@ -54,16 +56,22 @@ export interface AcquireInput {
 /**
  * A new tenure: from nothing, a closed or crashed lease, or (takeover) a stale one. Token +1 (never
  * reset), revision +1, transitions +1 when the holder id changes (0 for the very first holder).
+ * The attempts carry over (the budget counts every run on the key); one still running ends `lost`.
  */
 export function acquireLease(prev: Lease | null, a: AcquireInput): Lease {
   const at = a.now.toISOString();
+  const token = (prev?.token ?? 0) + 1;
+  const attempts = settle(prev?.attempts, a.now, {
+    result: prev?.state === 'crashed' ? 'crashed' : 'lost',
+    reason: `lease acquired by ${a.holder.id} (token ${token})`,
+  });
   return {
     schema: 'coord.lease/v1',
     key: a.key,
     state: 'open',
     outcome: null,
     holder: a.holder,
-    token: (prev?.token ?? 0) + 1,
+    token,
     revision: (prev?.revision ?? 0) + 1,
     branch: a.branch,
     baseRef: a.baseRef,
@@ -77,7 +85,25 @@ export function acquireLease(prev: Lease | null, a: AcquireInput): Lease {
     crashReason: null,
     gate: null,
     note: a.note,
+    ...(attempts ? { attempts } : {}),
   };
+}
+
+/** What a running attempt becomes when its lease is closed under it. */
+const RESULT_OF_OUTCOME: Partial<Record<string, AttemptEnd['result']>> = {
+  done: 'done',
+  released: 'released',
+  failed: 'failed',
+  aborted: 'aborted',
+};
+
+/** `attempts` with a running one ended (no exit code: its runner did not report one). */
+function settle(
+  attempts: Attempt[] | undefined,
+  now: Date,
+  end: Pick<AttemptEnd, 'result' | 'reason'>,
+): Attempt[] | undefined {
+  return finishAttempt(attempts, { exit: null, signal: null, ...end }, now);
 }
 
 /** A heartbeat: `renewedAt` = now; optionally a new TTL, holder process or note. Same token. */
@@ -103,6 +129,10 @@ export function closeLease(
   now: Date,
   gate?: GateResult | null,
 ): Lease {
+  const attempts = settle(prev.attempts, now, {
+    result: RESULT_OF_OUTCOME[outcome] ?? 'lost',
+    reason: `lease closed (${outcome})`,
+  });
   return {
     ...prev,
     state: 'closed',
@@ -110,11 +140,13 @@ export function closeLease(
     revision: prev.revision + 1,
     closedAt: now.toISOString(),
     gate: gate === undefined ? prev.gate : gate,
+    ...(attempts ? { attempts } : {}),
   };
 }
 
 /** Marks the lease crashed with a reason. */
 export function crashLease(prev: Lease, reason: string, now: Date): Lease {
+  const attempts = settle(prev.attempts, now, { result: 'crashed', reason });
   return {
     ...prev,
     state: 'crashed',
@@ -122,6 +154,7 @@ export function crashLease(prev: Lease, reason: string, now: Date): Lease {
     revision: prev.revision + 1,
     crashedAt: now.toISOString(),
     crashReason: reason,
+    ...(attempts ? { attempts } : {}),
   };
 }
 

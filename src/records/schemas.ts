@@ -147,6 +147,41 @@ export const MergeRecord = z
 export type MergeRecord = z.infer<typeof MergeRecord>;
 export type GateResult = z.infer<typeof GateResult>;
 
+/** How many attempts a lease keeps (the oldest are dropped; `number` keeps counting). */
+export const ATTEMPTS_KEPT = 10;
+
+export const Attempt = z
+  .strictObject({
+    number: positive('Attempt number on this key: 1 for the first run, +1 for each run, never reset'),
+    holder: holderId('Holder id the attempt ran for'),
+    token: positive('Fencing token of the lease during the attempt'),
+    pid: z.nullable(positive('Process id of the runner (`git coord run`), or null')),
+    startedAt: timestamp('When the command was started'),
+    endedAt: z.nullable(timestamp('When the attempt ended, or null while it runs')),
+    exit: z.nullable(
+      z
+        .int()
+        .check(
+          z.minimum(0),
+          z.maximum(255),
+          d('Exit code of the command, or null (running, or killed by a signal)'),
+        ),
+    ),
+    signal: z.nullable(
+      safeText(32, 1, 'Signal that ended the command (e.g. SIGTERM), or null when it exited by itself'),
+    ),
+    result: z
+      .enum(['running', 'done', 'released', 'failed', 'kept', 'gate-failed', 'lost', 'aborted', 'crashed'])
+      .check(
+        d(
+          'running; done / released (exit 0, lease closed); failed (non-zero exit, lease closed failed); kept (non-zero exit, lease kept open with --keep); gate-failed (exit 0 but the done gate refused, lease open); lost (the lease was taken over or closed meanwhile); aborted (the runner was interrupted); crashed (killed by a signal, or the runner died)',
+        ),
+      ),
+    reason: freeText('What happened, in words, or null'),
+  })
+  .check(d('One run of a command under the lease (`git coord run`)'));
+export type Attempt = z.infer<typeof Attempt>;
+
 export const Lease = z
   .strictObject({
     schema: z.literal('coord.lease/v1').check(d('Record type and version')),
@@ -174,6 +209,16 @@ export const Lease = z
     note: freeText('Free text the holder may set, or null'),
     merge: z.optional(
       z.nullable(MergeRecord).check(d('Last merge of the branch (git coord merge), or null')),
+    ),
+    attempts: z.optional(
+      z
+        .array(Attempt)
+        .check(
+          z.maxLength(ATTEMPTS_KEPT),
+          d(
+            `Runs of \`git coord run\` on this key, oldest first; the last ${ATTEMPTS_KEPT} are kept; absent before the first run`,
+          ),
+        ),
     ),
   })
   .check(d('A lease on one unit of work, at refs/coord/leases/<key>'));

@@ -1,20 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import {
   acquireLease,
+  attemptCount,
+  beginAttempt,
   branchIndexFor,
   closeLease,
   crashLease,
   expiresAt,
+  finishAttempt,
   formatAge,
   type ProcessProbe,
   readPidStart,
   renewLease,
+  runningAttempt,
   staleness,
   takeOverLease,
   worktreeRecordFor,
 } from '../../src/leases/index.js';
 import type { Holder } from '../../src/records/schemas.js';
-import { LeaseType } from '../../src/records/schemas.js';
+import { ATTEMPTS_KEPT, LeaseType } from '../../src/records/schemas.js';
 
 const A: Holder = { id: 'agent-a', host: 'h1', pid: 4242, pidStart: 1000, user: null };
 const B: Holder = { id: 'agent-b', host: 'h1', pid: null, pidStart: null, user: null };
@@ -67,6 +71,56 @@ describe('lease transitions (pure)', () => {
     expect(l6).toMatchObject({ state: 'crashed', crashReason: 'gone', revision: 6, token: 3 });
     expect(branchIndexFor(l6)).toMatchObject({ key: '65', holder: 'agent-b', token: 3 });
     for (const l of [l2, l3, l4, l5, l6]) expect(LeaseType.schema.safeParse(l).success).toBe(true);
+  });
+});
+
+describe('attempts (pure)', () => {
+  const end = { result: 'failed' as const, exit: 1, signal: null, reason: 'exit 1' };
+
+  it('numbers keep counting while only the last ATTEMPTS_KEPT are kept; every list validates', () => {
+    let l = first();
+    for (let i = 1; i <= ATTEMPTS_KEPT + 3; i++) {
+      l = { ...l, attempts: beginAttempt(l, 4242, at(i)) };
+      expect(runningAttempt(l)?.number).toBe(i);
+      l = { ...l, attempts: finishAttempt(l.attempts, end, at(i + 0.5)) };
+      expect(runningAttempt(l)).toBeNull();
+      expect(LeaseType.schema.safeParse(l).success).toBe(true);
+    }
+    expect(l.attempts).toHaveLength(ATTEMPTS_KEPT);
+    expect(attemptCount(l)).toBe(ATTEMPTS_KEPT + 3);
+    expect(l.attempts![0]!.number).toBe(4);
+    expect(l.attempts!.at(-1)).toMatchObject({
+      exit: 1,
+      result: 'failed',
+      endedAt: at(ATTEMPTS_KEPT + 3.5).toISOString(),
+    });
+  });
+
+  it('a new tenure carries the attempts over and ends a running one lost; crash and close end it too', () => {
+    const l = first();
+    const running = { ...l, attempts: beginAttempt(l, 4242, at(1)) };
+    const taken = takeOverLease(running, B, at(2));
+    expect(taken.attempts).toHaveLength(1);
+    expect(taken.attempts![0]).toMatchObject({ result: 'lost', exit: null, endedAt: at(2).toISOString() });
+    expect(taken.attempts![0]!.reason).toContain('agent-b (token 2)');
+    expect(crashLease(running, 'runner gone', at(3)).attempts![0]).toMatchObject({
+      result: 'crashed',
+      reason: 'runner gone',
+    });
+    expect(closeLease(running, 'released', at(3)).attempts![0]!.result).toBe('released');
+    const reclaimed = acquireLease(crashLease(running, 'x', at(3)), {
+      key: '65',
+      holder: A,
+      branch: null,
+      baseRef: null,
+      worktree: null,
+      ttlSeconds: 60,
+      note: null,
+      now: at(4),
+    });
+    expect(attemptCount(reclaimed)).toBe(1);
+    // No attempts yet: the field stays absent (records written before it existed are unchanged).
+    expect('attempts' in takeOverLease(l, B, at(2))).toBe(false);
   });
 });
 

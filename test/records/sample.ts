@@ -22,6 +22,20 @@ export function sampleLease(overrides: Partial<Lease> = {}): Lease {
     crashReason: null,
     gate: null,
     note: 'phase 65: ünïcode ok',
+    attempts: [
+      {
+        number: 1,
+        holder: 'agent-7@example.com',
+        token: 1,
+        pid: 4242,
+        startedAt: '2026-11-21T09:55:40.000Z',
+        endedAt: '2026-11-21T09:58:00.000Z',
+        exit: 1,
+        signal: null,
+        result: 'kept',
+        reason: 'exit 1; lease kept open (--keep)',
+      },
+    ],
     ...overrides,
   };
 }

@@ -7,10 +7,17 @@
  * refuses with "take it over") and `crash`. `takeover` turns a stale lease straight into the new
  * holder's. The read commands (`list`, `show`, `status`) never write.
  */
+export {
+  type EndAttemptOptions,
+  endAttempt,
+  type StartAttemptOptions,
+  startAttempt,
+} from './attempt.js';
 export { type ClaimOptions, type ClaimResult, claim } from './claim.js';
 export { type ClearOptions, type ClearResult, clear } from './clear.js';
 export { type CrashOptions, crash } from './crash.js';
 export { type DoneOptions, done } from './done.js';
+export { type FailOptions, fail } from './fail.js';
 export { type ReleaseOptions, type ReleaseResult, release } from './release.js';
 export { type RenewOptions, renew } from './renew.js';
 export { type TakeoverOptions, takeover } from './takeover.js';

@@ -180,7 +180,7 @@ export async function closeAs(
   ctx: LeaseContext,
   key: string,
   holder: string,
-  outcome: 'released' | 'done',
+  outcome: 'released' | 'done' | 'failed' | 'aborted',
   verb: string,
   token?: number,
   gate?: GateResult | null,
