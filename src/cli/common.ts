@@ -1,7 +1,7 @@
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { type LeaseContext, openContext } from '../leases/context.js';
-import { colors, printJson } from './output.js';
+import { colors, displaySafe, printJson } from './output.js';
 
 /**
  * Runtime pieces shared by the command implementations in `run/`: the context, durations, tokens,
@@ -34,9 +34,9 @@ export function tokenArg(value: number | undefined): number | undefined {
   return value;
 }
 
-/** Prints a warning on stderr. */
+/** Prints a warning on stderr, made safe for the terminal (displaySafe, newlines kept). */
 export function warn(message: string): void {
-  process.stderr.write(`${colors.yellow('git-coord: warning:')} ${message}\n`);
+  process.stderr.write(`${colors.yellow('git-coord: warning:')} ${displaySafe(message, { lines: true })}\n`);
 }
 
 /** Prints `value` as JSON with `--json`, else the human text (if any). */

@@ -132,7 +132,7 @@ export function gateLine(l: Lease): string {
       : g.result === 'failed'
         ? colors.red(g.result)
         : colors.yellow(g.result);
-  const missing = g.missing.length ? `; missing ${g.missing.map(displaySafe).join(', ')}` : '';
+  const missing = g.missing.length ? `; missing ${g.missing.map((m) => displaySafe(m)).join(', ')}` : '';
   const reason = g.reason ? `; reason: ${displaySafe(g.reason)}` : '';
   return `${res} at ${g.at} by ${displaySafe(g.by)}${g.commit ? ` on ${g.commit.slice(0, 12)}` : ''}${missing}${reason}`;
 }

@@ -1,5 +1,8 @@
 import pc from 'picocolors';
+import { displaySafe, UNSAFE_CHARS } from '../display.js';
 import { CoordError, ExitCode } from '../errors.js';
+
+export { displaySafe } from '../display.js';
 
 /**
  * Human output uses colour only on a TTY and never with `NO_COLOR` set (DESIGN §4); picocolors
@@ -7,22 +10,26 @@ import { CoordError, ExitCode } from '../errors.js';
  */
 export const colors = pc.createColors(Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env));
 
-/** Prints exactly one JSON document on stdout (2-space indent, trailing newline). */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+/** The unsafe characters JSON.stringify leaves raw (it escapes only U+0000–U+001F). */
+const JSON_RAW = new RegExp(`[${UNSAFE_CHARS.replace('\\x00-\\x1f', '')}]`, 'g');
 
 /**
- * Makes a value from a record safe for a terminal: control characters (ESC sequences from a hostile
- * remote, newlines) are shown as `\xNN` escapes.
+ * Prints exactly one JSON document on stdout (2-space indent, trailing newline). DEL, C1 controls and
+ * bidi controls are written as `\uNNNN` escapes (the same string to a JSON reader), so the document
+ * is safe on a terminal too.
  */
-export function displaySafe(value: string): string {
-  return value.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export function printJson(value: unknown): void {
+  const text = JSON.stringify(value, null, 2).replace(
+    JSON_RAW,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  process.stdout.write(`${text}\n`);
 }
 
 /**
  * Reports an error that ends a command and returns the exit code: a CoordError prints its message
  * (or, with `--json`, `{"error": {"code", "message"}}` on stdout); anything else is an internal error.
+ * The message is passed through displaySafe (newlines kept), whatever it quotes.
  * Stack traces only with `COORD_DEBUG=1`.
  */
 export function reportError(err: unknown, json: boolean): number {
@@ -30,7 +37,7 @@ export function reportError(err: unknown, json: boolean): number {
   const code = coord?.code ?? 'internal';
   const message = coord?.message ?? `internal error: ${(err as Error)?.message ?? String(err)}`;
   if (json) printJson({ error: { code, message } });
-  else process.stderr.write(`${colors.red('git-coord:')} ${message}\n`);
+  else process.stderr.write(`${colors.red('git-coord:')} ${displaySafe(message, { lines: true })}\n`);
   if (process.env.COORD_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return coord?.exitCode ?? ExitCode.error;
 }

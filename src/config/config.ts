@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as z from 'zod/mini';
+import { displaySafe, quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import type { Repo } from '../refs/repo.js';
 import { parseDuration } from './duration.js';
@@ -156,13 +157,16 @@ export function parseConfig(text: string, path: string | null): CoordConfig {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(where, `not valid JSON (${(err as Error).message})`);
+    throw new ConfigError(where, `not valid JSON (${displaySafe((err as Error).message)})`);
   }
   schemas ??= buildSchemas();
   const res = schemas.ConfigFile.safeParse(json);
   if (!res.success) {
     const issue = res.error.issues[0]!;
-    throw new ConfigError(where, `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(
+      where,
+      displaySafe(`${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`),
+    );
   }
   return withDefaults(res.data, where, path);
 }
@@ -187,15 +191,14 @@ function withDefaults(file: ConfigFile, where: string, path: string | null): Coo
     const patterns = [gate.when ?? [], gate.require ?? [], (gate.fresh ?? []).map((f) => f.path)].flat();
     for (const p of patterns) {
       if (leavesRepository(p))
-        throw new ConfigError(where, `gates.${name}: pattern ${JSON.stringify(p)} leaves the repository`);
+        throw new ConfigError(where, `gates.${displaySafe(name)}: pattern ${quote(p)} leaves the repository`);
     }
   }
   const dir = file.worktrees?.dir ?? '.coord/worktrees';
   if (leavesRepository(dir))
-    throw new ConfigError(where, `worktrees.dir ${JSON.stringify(dir)} leaves the repository`);
+    throw new ConfigError(where, `worktrees.dir ${quote(dir)} leaves the repository`);
   for (const l of file.worktrees?.link ?? []) {
-    if (leavesRepository(l))
-      throw new ConfigError(where, `worktrees.link ${JSON.stringify(l)} leaves the repository`);
+    if (leavesRepository(l)) throw new ConfigError(where, `worktrees.link ${quote(l)} leaves the repository`);
   }
   const branchPattern = file.worktrees?.branch ?? 'coord/{key}';
   if (!branchPattern.includes('{key}')) throw new ConfigError(where, 'worktrees.branch must contain {key}');

@@ -1,6 +1,7 @@
 import { type Dirent, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
+import { quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import { openContext } from '../leases/context.js';
 import type { ProcessProbe } from '../leases/liveness.js';
@@ -258,11 +259,7 @@ async function corruptRecords(repo: Repo): Promise<CorruptEntry[]> {
         out.push({
           ref: e.ref,
           oid: e.oid,
-          error: new CorruptRecordError(
-            e.ref,
-            e.oid,
-            `lease key ${JSON.stringify(key)} does not match its ref name`,
-          ),
+          error: new CorruptRecordError(e.ref, e.oid, `lease key ${quote(key)} does not match its ref name`),
         });
       }
     }

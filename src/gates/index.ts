@@ -7,6 +7,7 @@ import {
   leavesRepository,
 } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
+import { displaySafe, quote } from '../display.js';
 import { git } from '../refs/git.js';
 import type { Repo } from '../refs/repo.js';
 
@@ -108,7 +109,7 @@ export function expandPattern(pattern: string, key: string, gate: string, source
   if (leavesRepository(pattern) || leavesRepository(p)) {
     throw new ConfigError(
       source ?? CONFIG_PATH,
-      `gates.${gate}: pattern ${JSON.stringify(pattern)} leaves the repository`,
+      `gates.${displaySafe(gate)}: pattern ${quote(pattern)} leaves the repository`,
     );
   }
   return p;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
+import { displaySafe, quote } from '../display.js';
 import { evaluateGate, type GateEvaluation, indexTarget } from '../gates/index.js';
 import { type LeaseContext, openContext, staleOf } from '../leases/context.js';
 import { describeHolder, LeaseLostError } from '../leases/errors.js';
@@ -32,8 +33,12 @@ export interface HookIO {
 
 const stderrIO: HookIO = { err: (l) => process.stderr.write(`${l}\n`) };
 
-/** Runs hook `name` with git's arguments. Returns the exit status. */
-export async function runHook(name: string, args: string[], io: HookIO = stderrIO): Promise<number> {
+/**
+ * Runs hook `name` with git's arguments. Returns the exit status. Every line goes through displaySafe
+ * (newlines kept): messages quote records and configuration, which may hold terminal escapes.
+ */
+export async function runHook(name: string, args: string[], out: HookIO = stderrIO): Promise<number> {
+  const io: HookIO = { ...out, err: (line) => out.err(displaySafe(line, { lines: true })) };
   if (!(HOOK_NAMES as readonly string[]).includes(name)) {
     io.err(`git-coord: unknown hook ${JSON.stringify(name)} (known: ${HOOK_NAMES.join(', ')})`);
     return 2;
@@ -169,9 +174,7 @@ export async function commitMsg(ctx: LeaseContext, file: string, io: HookIO): Pr
   for (const key of keys) {
     const problem = keyProblem(key);
     if (problem) {
-      return refuse(io, `refusing the commit: Coord-Done: ${JSON.stringify(key)} is not a lease key`, [
-        problem,
-      ]);
+      return refuse(io, `refusing the commit: Coord-Done: ${quote(key)} is not a lease key`, [problem]);
     }
     const ev = evaluateGate(ctx.repo, ctx.config, key, target);
     if (ev.result === 'failed') {

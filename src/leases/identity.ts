@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { hasUnsafeChars, quote } from '../display.js';
 import { UsageError } from '../errors.js';
 import type { Holder } from '../records/schemas.js';
 import { currentHost, type Repo } from '../refs/repo.js';
@@ -11,8 +12,6 @@ export interface IdentityOptions {
   /** `--pid`. */
   pid?: number | string | null;
 }
-
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * The caller's holder id (DESIGN §2): `--holder` > `$COORD_HOLDER` > `git config coord.holder` >
@@ -33,9 +32,9 @@ export function resolveHolderId(repo: Pick<Repo, 'config'>, explicit?: string): 
       'no-identity',
     );
   }
-  if (id.length > 200 || CONTROL.test(id)) {
+  if (id.length > 200 || hasUnsafeChars(id)) {
     throw new UsageError(
-      `invalid holder id ${JSON.stringify(id.slice(0, 60))}: 1-200 characters, no control characters`,
+      `invalid holder id ${quote(id, 60)}: 1-200 characters, no control or bidi characters`,
       'invalid-holder',
     );
   }
@@ -62,7 +61,7 @@ export function resolvePid(explicit?: number | string | null): number | null {
 export function osUser(): string | null {
   try {
     const name = userInfo().username;
-    return name && !CONTROL.test(name) ? name.slice(0, 200) : null;
+    return name && !hasUnsafeChars(name) ? name.slice(0, 200) : null;
   } catch {
     return process.env.USER || null;
   }
@@ -79,9 +78,16 @@ export function resolveHolder(
 ): Holder {
   const id = resolveHolderId(repo, opts.holder);
   const pid = resolvePid(opts.pid);
+  const host = currentHost();
+  if (host.length > 255 || hasUnsafeChars(host)) {
+    throw new UsageError(
+      `invalid host name ${quote(host, 60)} (from $COORD_HOST or the hostname): 1-255 characters, no control or bidi characters`,
+      'invalid-host',
+    );
+  }
   return {
     id,
-    host: currentHost(),
+    host,
     pid,
     pidStart: pid === null ? null : probe.startTime(pid),
     user: osUser(),

@@ -1,5 +1,6 @@
 import { en } from 'zod/locales';
 import { config } from 'zod/mini';
+import { displaySafe, quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import type { RecordType } from './schemas.js';
 
@@ -41,7 +42,7 @@ export function decodeRecord<T>(type: RecordType<T>, content: Buffer): T {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new RecordDecodeError(`not JSON (${(err as Error).message})`);
+    throw new RecordDecodeError(`not JSON (${displaySafe((err as Error).message)})`);
   }
   const schema = (json as { schema?: unknown } | null)?.schema;
   if (typeof schema !== 'string' || !schema.startsWith('coord.')) {
@@ -50,7 +51,7 @@ export function decodeRecord<T>(type: RecordType<T>, content: Buffer): T {
   if (schema !== type.id) {
     const [expectedType] = type.id.split('/');
     const why = schema.startsWith(`${expectedType}/`) ? 'unknown schema version' : 'wrong record type';
-    throw new RecordDecodeError(`${why} ${JSON.stringify(schema.slice(0, 60))} (expected ${type.id})`);
+    throw new RecordDecodeError(`${why} ${quote(schema, 60)} (expected ${type.id})`);
   }
   const res = type.schema.safeParse(json);
   if (!res.success) throw new RecordDecodeError(`invalid ${type.name}: ${describeIssues(res.error)}`);

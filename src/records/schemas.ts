@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { UNSAFE_CHARS } from '../display.js';
 import { BRANCH_PATTERN, KEY_PATTERN, refnameProblem } from '../refs/names.js';
 
 /**
@@ -7,8 +8,10 @@ import { BRANCH_PATTERN, KEY_PATTERN, refnameProblem } from '../refs/names.js';
  * `docs/schema/` (`npm run schemas`). Object keys are encoded in the order declared here.
  */
 
-const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
-const FREE_TEXT = /^[^\x00-\x08\x0b-\x1f\x7f]*$/;
+/** No C0/C1 control, DEL or bidi control character (src/display.ts, the rule every reader shares). */
+const NO_CONTROL = new RegExp(`^[^${UNSAFE_CHARS}]*$`);
+/** The same, but tab and newline allowed (free text). */
+const FREE_TEXT = new RegExp(`^[^${UNSAFE_CHARS.replace('\\x00-\\x1f', '\\x00-\\x08\\x0b-\\x1f')}]*$`);
 
 /** A single-line string without control characters (hostile values from a remote are refused). */
 const d = z.describe;
@@ -19,7 +22,7 @@ const safeText = (max: number, min = 0, desc?: string) =>
     .check(
       z.minLength(min),
       z.maxLength(max),
-      z.regex(NO_CONTROL, 'must not contain control characters'),
+      z.regex(NO_CONTROL, 'must not contain control or bidi characters'),
       ...(desc ? [d(desc)] : []),
     );
 const freeText = (desc: string) =>
@@ -28,7 +31,7 @@ const freeText = (desc: string) =>
       .string()
       .check(
         z.maxLength(4096),
-        z.regex(FREE_TEXT, 'must not contain control characters other than tab and newline'),
+        z.regex(FREE_TEXT, 'must not contain control or bidi characters other than tab and newline'),
         d(desc),
       ),
   );

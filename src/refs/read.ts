@@ -1,5 +1,6 @@
 import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import { refnameProblem } from './names.js';
 import { listPacked, lookupPacked, readPackedRefs } from './packed.js';
@@ -12,7 +13,7 @@ export const OID_RE = /^[0-9a-f]{40}$/;
 export class BrokenRefError extends CoordError {
   readonly ref: string;
   constructor(ref: string, content: string) {
-    super('broken-ref', `ref ${ref} is broken: its file holds ${JSON.stringify(content.slice(0, 60))}`);
+    super('broken-ref', `ref ${ref} is broken: its file holds ${quote(content, 60)}`);
     this.ref = ref;
   }
 }

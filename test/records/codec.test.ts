@@ -102,7 +102,7 @@ describe('canonical JSON codec', () => {
     );
     expect(() =>
       encodeRecord(LeaseType, sampleLease({ holder: { ...sampleLease().holder, id: 'x\x1b[31m' } })),
-    ).toThrow(/control characters/);
+    ).toThrow(/control or bidi characters/);
   });
 
   it('decodes with a reason for each kind of bad content', () => {
