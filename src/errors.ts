@@ -31,8 +31,11 @@ export class CoordError extends Error {
 
 /** Bad arguments, invalid key or refname: raised before anything is written (exit 2). */
 export class UsageError extends CoordError {
-  constructor(message: string, code = 'usage') {
+  /** The command's usage text, shown after the message in human output (never in `--json`). */
+  readonly usage: string | undefined;
+  constructor(message: string, code = 'usage', usage?: string) {
     super(code, message, ExitCode.usage);
+    this.usage = usage;
   }
 }
 

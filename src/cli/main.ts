@@ -1,11 +1,25 @@
+import pkg from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.js';
 
 /**
  * The `git-coord` entry point (also `git coord …`). Parses arguments with yargs, runs one command,
  * and maps errors to the exit codes of DESIGN §4.
+ *
+ * Conventions follow git's: bare `git-coord` prints the usage on stdout and returns 1 (as bare `git`
+ * does); `git-coord help <command>` is `git-coord <command> --help`; `--version` prints
+ * `git-coord version <v>`. A command missing an argument (`git coord hooks`) or given a bad one returns 2
+ * with the message, and, for a missing argument, the command's usage on stderr (as `git worktree`
+ * alone prints its usage). Messages point to `git-coord --help` and `git coord <command> -h`, never to
+ * `git coord --help`, which git turns into a man-page lookup (`git help coord`).
  */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
+  const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
+  if (args.length === 1 && args[0] === '--version') {
+    process.stdout.write(`git-coord version ${pkg.version}\n`);
+    return 0;
+  }
+  ignoreClosedPipes();
   let exitCode = 0;
   try {
     // Loaded here, not at the top: `git-coord hook …` (below) must not pay for them (nor for
@@ -14,23 +28,32 @@ export async function main(argv: string[]): Promise<number> {
       import('yargs'),
       import('./commands/index.js'),
     ]);
-    let parser = yargs(argv)
+    let parser = yargs(args)
       .scriptName('git-coord')
       .usage(
-        '$0 <command> [options]\n\nLeases and worktree ownership for parallel work, stored in refs/coord/*.',
+        '$0 <command> [options]\n$0 --version\n\nLeases and worktree ownership for parallel work, stored in refs/coord/*.',
+      )
+      .epilogue(
+        "`git coord <command> -h` (or `git-coord help <command>`) shows a command's options. " +
+          '(`git coord --help` makes git look for a man page.)',
       )
       .strict()
-      .demandCommand(1, 'name a command (git coord --help lists them)')
+      .demandCommand(1, 'name a command')
       .recommendCommands()
       .help()
       .alias('h', 'help')
       .version(false)
-      .wrap(Math.min(110, process.stdout.columns || 80))
-      .fail((msg, err) => {
-        throw err ?? new UsageError(msg);
+      // Word-wrapped to the terminal's width; off a terminal (pipes, files, docs) at a fixed 100.
+      .wrap(process.stdout.isTTY ? Math.min(110, process.stdout.columns || 80) : 100)
+      .fail((msg, err, usage) => {
+        throw err ?? usageFailure(msg, (usage as unknown as YargsUsage).help());
       });
     for (const cmd of commands) parser = parser.command(cmd);
     skipHelpCache(parser);
+    if (args.length === 0) {
+      process.stdout.write(`${(await parser.getHelp()).trimEnd()}\n`);
+      return 1;
+    }
     await parser.parseAsync();
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
@@ -38,6 +61,46 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = reportError(err, json);
   }
   return exitCode;
+}
+
+/**
+ * A reader that goes away (`git coord list --json | head -c 300`) makes writes to stdout fail with
+ * EPIPE, which node raises as an uncaught 'error' event with a stack trace. git is killed quietly by
+ * SIGPIPE instead. Here the rest of the output is dropped and the command finishes its work (a write
+ * half done is never cut short by a closed pipe), exiting with its own status, without a message.
+ * Other stream errors are left to node.
+ */
+function ignoreClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
+}
+
+/** The part of yargs' usage instance (the third argument of a `.fail` callback) used here. */
+interface YargsUsage {
+  help(): string;
+}
+
+/**
+ * A yargs validation message as a UsageError that names the next step. `help` is the usage text of
+ * the command being parsed (or of git-coord itself), whose first line (`git-coord claim <key>`) names
+ * the command. A missing positional gets the command's whole usage attached.
+ */
+function usageFailure(msg: string, help: string): UsageError {
+  const line = help.split('\n', 1)[0] ?? '';
+  const command = /^git-coord ([a-z][\w-]*)/.exec(line)?.[1];
+  const hint = command
+    ? `\`git coord ${command} -h\` shows its arguments and options`
+    : '`git-coord --help` lists the commands';
+  const missing = /^Not enough non-option arguments: got (\d+)/.exec(msg);
+  if (missing && command) {
+    const names = (line.match(/<[^>]+>/g) ?? []).slice(Number(missing[1]));
+    return new UsageError(`${command} needs ${names.join(' ') || 'an argument'}`, 'usage', help);
+  }
+  const text = /^Did you mean /.test(msg) ? `unknown command. ${msg}` : msg;
+  return new UsageError(`${/[.?]$/.test(text) ? text : `${text}.`} ${hint}.`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import { displaySafe, UNSAFE_CHARS } from '../display.js';
-import { CoordError, ExitCode } from '../errors.js';
+import { CoordError, ExitCode, UsageError } from '../errors.js';
 
 export { displaySafe } from '../display.js';
 
@@ -28,7 +28,8 @@ export function printJson(value: unknown): void {
 
 /**
  * Reports an error that ends a command and returns the exit code: a CoordError prints its message
- * (or, with `--json`, `{"error": {"code", "message"}}` on stdout); anything else is an internal error.
+ * (or, with `--json`, `{"error": {"code", "message"}}` on stdout) and, for a UsageError that carries
+ * one, the command's usage; anything else is an internal error.
  * The message is passed through displaySafe (newlines kept), whatever it quotes.
  * Stack traces only with `COORD_DEBUG=1`.
  */
@@ -37,7 +38,10 @@ export function reportError(err: unknown, json: boolean): number {
   const code = coord?.code ?? 'internal';
   const message = coord?.message ?? `internal error: ${(err as Error)?.message ?? String(err)}`;
   if (json) printJson({ error: { code, message } });
-  else process.stderr.write(`${colors.red('git-coord:')} ${displaySafe(message, { lines: true })}\n`);
+  else {
+    process.stderr.write(`${colors.red('git-coord:')} ${displaySafe(message, { lines: true })}\n`);
+    if (err instanceof UsageError && err.usage) process.stderr.write(`\n${err.usage.trimEnd()}\n`);
+  }
   if (process.env.COORD_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return coord?.exitCode ?? ExitCode.error;
 }

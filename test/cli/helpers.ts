@@ -13,7 +13,7 @@ let snapshot: string | null = null;
  * A private copy of `dist/` taken on first use, so a concurrent `npm run build` (which empties dist/)
  * cannot break a test run halfway.
  */
-function cliPath(): string {
+export function cliPath(): string {
   snapshot ??= snapshotCli(CLI, tempDir('coord-cli-'));
   return snapshot;
 }

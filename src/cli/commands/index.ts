@@ -5,7 +5,6 @@ import { crashCommand } from './crash.js';
 import { doctorCommand } from './doctor.js';
 import { doneCommand } from './done.js';
 import { gateCommand } from './gate.js';
-import { hookCommand } from './hook.js';
 import { hooksCommand } from './hooks.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
@@ -16,7 +15,10 @@ import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { takeoverCommand } from './takeover.js';
 
-/** Every CLI command, one module per file in this folder. */
+/**
+ * Every CLI command, one module per file in this folder. (The hooks' internal `git-coord hook <name>`
+ * is not among them: src/cli/main.ts dispatches it before yargs loads, so it is never suggested.)
+ */
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argument types
 export const commands: ReadonlyArray<CommandModule<any, any>> = [
   claimCommand,
@@ -34,5 +36,4 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   doctorCommand,
   initCommand,
   hooksCommand,
-  hookCommand,
 ];
