@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, readdirSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { quote } from '../display.js';
@@ -7,7 +7,13 @@ import { openContext } from '../leases/context.js';
 import type { ProcessProbe } from '../leases/liveness.js';
 import { GC_CONFIG_KEY, hasRecordReflogGcConfig, keepRecordReflogs } from '../records/gc.js';
 import { optimistic } from '../records/optimistic.js';
-import { type Actor, QUARANTINE_PREFIX, quarantineRecord } from '../records/quarantine.js';
+import {
+  type Actor,
+  QUARANTINE_PREFIX,
+  quarantineRecord,
+  removeBrokenRef,
+  removeMissingObjectRef,
+} from '../records/quarantine.js';
 import {
   AuditType,
   BranchIndexType,
@@ -23,7 +29,8 @@ import {
   listRecords,
   type StoredRecord,
 } from '../records/store.js';
-import { BrokenRefError, readLoose } from '../refs/read.js';
+import { hasObject } from '../refs/objects.js';
+import { BrokenRefError, listRefs, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
 import { deadHolders } from './holders.js';
@@ -41,6 +48,7 @@ export const PROBLEM_KINDS = [
   'stale-lock',
   'lock-held',
   'broken-ref',
+  'missing-object',
   'corrupt-record',
   'orphan-index',
   'index-mismatch',
@@ -105,9 +113,13 @@ const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
  * Checks the coord refs of `repo` and, with `fix`, repairs them, in this order:
  * 1. lock files under `refs/coord/` and `packed-refs.lock`: older than 60 s = stale (a crashed
  *    writer; `fix` removes it), younger = held (reported, never touched).
- * 2. loose ref files under `refs/coord/` that hold no oid (reported only);
+ * 2. loose ref files under `refs/coord/` (quarantine included) that hold no oid: `fix` records their
+ *    content in a `remove` audit event and deletes them (they make `git gc` and `git fsck` fail);
  * 3. {@link GC_CONFIG_KEY}, when coord reflogs exist: `fix` sets it to `never`;
- * 4. corrupt records (not JSON, wrong shape, unknown version, not a blob, missing, too large, a lease
+ * 4. refs under `refs/coord/` (quarantine included) whose object is missing from the object database:
+ *    `fix` removes them with a `remove` audit event naming the oid (there is no object to keep, and a
+ *    quarantine ref at a missing object would make `git gc`, `git fsck` and `git for-each-ref` die);
+ *    corrupt records (not JSON, wrong shape, unknown version, not a blob, too large, a lease
  *    whose `key` differs from its ref name): `fix` quarantines them (object kept, audit event);
  *    The provisioning lock `coord-provision.lock` too (src/doctor/provision.ts): reported when its
  *    holder on this host is gone, removed by `fix` only once older than 60 s;
@@ -154,12 +166,49 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   if (provision) problems.push(provision);
 
   for (const ref of brokenRefs(repo)) {
-    problems.push({
+    const file = join(repo.commonDir, ref);
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const problem: DoctorProblem = {
       kind: 'broken-ref',
       ref,
-      message: `the ref file holds no object id; inspect ${join(repo.commonDir, ref)} and delete it`,
+      message: `the ref file ${file} holds ${quote(content, 60)}, not an object id (\`git gc\` and \`git fsck\` fail on it)`,
       fixed: false,
-    });
+    };
+    if (opts.fix) {
+      problem.fixed = removeBrokenRef(repo, ref, content, opts.actor);
+      problem.message += problem.fixed
+        ? ': removed, its content recorded in an audit event'
+        : '; it changed while doctor ran: run `git coord doctor` again';
+    } else
+      problem.message += '; `git coord doctor --fix` removes it and records its content in an audit event';
+    problems.push(problem);
+  }
+
+  for (const { ref, oid } of await missingObjects(repo)) {
+    const problem: DoctorProblem = {
+      kind: 'missing-object',
+      ref,
+      message: `it points at ${oid}, which is missing from the object database (\`git gc\`, \`git fsck\` and \`git for-each-ref\` fail on it)`,
+      fixed: false,
+    };
+    if (opts.fix) {
+      try {
+        removeMissingObjectRef(repo, ref, oid, opts.actor);
+        problem.fixed = true;
+        problem.message += ': removed (nothing to keep), the oid recorded in an audit event';
+      } catch (err) {
+        if (!(err instanceof CoordError)) throw err;
+        problem.message += `; could not remove it: ${err.message}`;
+      }
+    } else {
+      problem.message += '; `git coord doctor --fix` removes the ref and records the oid in an audit event';
+    }
+    problems.push(problem);
   }
 
   const hasReflogs = existsSync(join(repo.commonDir, 'logs', 'refs', 'coord'));
@@ -177,6 +226,10 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
 
   const unfixedCorrupt = new Set<string>();
   for (const entry of await corruptRecords(repo)) {
+    if (entry.error.objectMissing) {
+      unfixedCorrupt.add(entry.ref); // reported above as missing-object; still there, so not removed
+      continue;
+    }
     const problem: DoctorProblem = {
       kind: 'corrupt-record',
       ref: entry.ref,
@@ -267,7 +320,14 @@ async function corruptRecords(repo: Repo): Promise<CorruptEntry[]> {
   return out;
 }
 
-/** Loose ref files under `refs/coord/` (outside quarantine) whose content is not an oid or symref. */
+/** Every ref under `refs/coord/` (quarantine included) whose object is missing from the object database. */
+async function missingObjects(repo: Repo): Promise<Array<{ ref: string; oid: string }>> {
+  const out: Array<{ ref: string; oid: string }> = [];
+  for (const e of listRefs(repo, 'refs/coord/')) if (!(await hasObject(repo, e.oid))) out.push(e);
+  return out;
+}
+
+/** Loose ref files under `refs/coord/` (quarantine included) whose content is not an oid or symref. */
 function brokenRefs(repo: Repo): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
@@ -279,9 +339,8 @@ function brokenRefs(repo: Repo): string[] {
     }
     for (const e of entries) {
       const ref = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if (`${ref}/` !== QUARANTINE_PREFIX) walk(ref);
-      } else if (!e.name.endsWith('.lock')) {
+      if (e.isDirectory()) walk(ref);
+      else if (!e.name.endsWith('.lock')) {
         try {
           readLoose(repo.commonDir, ref);
         } catch (err) {

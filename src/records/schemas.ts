@@ -256,8 +256,12 @@ export const AuditEvent = z
   .strictObject({
     schema: z.literal('coord.audit/v1').check(d('Record type and version')),
     action: z
-      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge'])
-      .check(d('What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge')),
+      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge', 'remove'])
+      .check(
+        d(
+          'What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge, removal of a ref whose object is missing or whose file holds no object id (doctor --fix; the oid or content is in reason)',
+        ),
+      ),
     key: z.nullable(leaseKey('Lease key concerned, or null')),
     ref: z.nullable(safeText(1024, 1, 'Ref concerned (e.g. the quarantined ref), or null')),
     at: timestamp('When it happened'),

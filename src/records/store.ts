@@ -14,22 +14,31 @@ export interface StoredRecord<T> {
 
 /**
  * A ref under `refs/coord/` whose content is not a valid record (exit 1): not JSON, wrong shape,
- * unknown schema version, not a blob, missing object, too large. Names ref, oid and reason; reading
- * other records is unaffected.
+ * unknown schema version, not a blob, missing object, too large. Names ref, oid and reason, and the
+ * repair: a record that exists can be inspected and is quarantined by `doctor --fix` (object kept); a
+ * missing object cannot be inspected or kept, so `doctor --fix` removes the ref and records its oid in
+ * an audit event. Reading other records is unaffected.
  */
 export class CorruptRecordError extends CoordError {
   readonly ref: string;
   readonly oid: string;
   readonly reason: string;
-  constructor(ref: string, oid: string, reason: string) {
+  /** True when the object the ref points at is not in the object database. */
+  readonly objectMissing: boolean;
+  constructor(ref: string, oid: string, reason: string, opts: { objectMissing?: boolean } = {}) {
+    const missing = opts.objectMissing ?? false;
     super(
       'corrupt-record',
-      `corrupt record ${ref} (${oid.slice(0, 12)}): ${reason}. Inspect it with \`git cat-file -p ${oid}\`; ` +
-        '`git coord doctor --fix` moves it to refs/coord/quarantine/ and keeps the object.',
+      missing
+        ? `corrupt record ${ref}: it points at ${oid}, which is missing from the object database (nothing ` +
+            'to inspect or keep). `git coord doctor --fix` removes the ref and records the oid in an audit event.'
+        : `corrupt record ${ref} (${oid.slice(0, 12)}): ${reason}. Inspect it with \`git cat-file -p ${oid}\`; ` +
+            '`git coord doctor --fix` moves it to refs/coord/quarantine/ and keeps the object.',
     );
     this.ref = ref;
     this.oid = oid;
     this.reason = reason;
+    this.objectMissing = missing;
   }
 }
 
@@ -50,7 +59,8 @@ export async function loadRecord<T>(repo: Repo, ref: string, oid: string, type: 
   try {
     obj = await readObject(repo, oid);
   } catch (err) {
-    if (err instanceof ObjectMissingError) throw new CorruptRecordError(ref, oid, 'object missing');
+    if (err instanceof ObjectMissingError)
+      throw new CorruptRecordError(ref, oid, 'object missing', { objectMissing: true });
     if (err instanceof RecordTooLargeError) throw new CorruptRecordError(ref, oid, err.message);
     if (err instanceof CoordError) throw new CorruptRecordError(ref, oid, err.message);
     throw err;

@@ -121,6 +121,21 @@ export async function readObject(
   throw new ObjectMissingError(oid);
 }
 
+/**
+ * True when `oid` is in the object database (loose or packed), whatever its size; false only for a
+ * missing object (a corrupt one counts as present: it is not this function's to judge).
+ */
+export async function hasObject(repo: Pick<Repo, 'commonDir'>, oid: string): Promise<boolean> {
+  try {
+    await readObject(repo, oid, 0);
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectMissingError) return false;
+    if (err instanceof CoordError) return true;
+    throw err;
+  }
+}
+
 function readLooseObject(commonDir: string, oid: string, maxBytes: number): GitObject | null {
   let raw: Buffer;
   try {

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CoordError, ExitCode, UsageError } from '../errors.js';
 import { faultPoint } from './fault.js';
@@ -267,6 +267,38 @@ function checkPackedNameConflict(packed: Buffer | null, ref: string): void {
   for (let i = 2; i < parts.length; i++) {
     const prefix = parts.slice(0, i).join('/');
     if (lookupPacked(packed, prefix)) throw new RefNameConflictError(ref, prefix);
+  }
+}
+
+/**
+ * Deletes the loose file of a ref that holds no object id (a transaction cannot: it reads the ref's
+ * value), under the ref's own lock as git's lockfile protocol wants: `<ref>.lock` is taken (O_EXCL,
+ * `core.filesRefLockTimeout`), the file is re-read under the lock and removed, with its reflog and
+ * empty parent directories, only when it still holds `content` exactly.
+ *
+ * @returns true when removed (or already gone); false when the file now holds something else.
+ * @throws LockTimeoutError when the ref's lock stays held.
+ */
+export function deleteBrokenRef(repo: Repo, ref: string, content: string): boolean {
+  assertRefname(ref);
+  const { commonDir } = repo;
+  const timeout = intConfig(repo.config().get('core.filesreflocktimeout'), DEFAULT_REF_LOCK_TIMEOUT_MS);
+  const lock = Lockfile.acquire(join(commonDir, ref), timeout);
+  try {
+    let now: string;
+    try {
+      now = readFileSync(join(commonDir, ref), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
+    }
+    if (now !== content) return false;
+    unlinkSync(join(commonDir, ref));
+    deleteReflog(commonDir, ref);
+    removeEmptyParents(commonDir, ref);
+    return true;
+  } finally {
+    lock.rollback();
   }
 }
 

@@ -191,7 +191,7 @@ describe('git coord doctor', () => {
     expect((await doctor(dir, '--json')).report).toEqual({ problems: [] });
   });
 
-  it('leaves a young lock alone even with --fix (exit 1) and reports broken ref files', async () => {
+  it('leaves a young lock alone even with --fix (exit 1) and removes broken ref files', async () => {
     const { dir, repo } = coordRepo();
     writeLease(repo, lease65);
     oldLock(join(repo.commonDir, 'refs/coord/leases/65.lock'), 5_000);
@@ -200,8 +200,9 @@ describe('git coord doctor', () => {
     expect(res.code).toBe(1);
     expect(res.report!.problems.map((p) => [p.kind, p.fixed])).toEqual([
       ['lock-held', false],
-      ['broken-ref', false],
+      ['broken-ref', true],
     ]);
+    expect(existsSync(join(repo.commonDir, 'refs/coord/leases/broken'))).toBe(false);
     expect(res.report!.problems[0]!.message).toMatch(/65\.lock is \d\d?\.\ds old: probably a running git/);
     expect(existsSync(join(repo.commonDir, 'refs/coord/leases/65.lock'))).toBe(true);
     const human = await doctor(dir, '--fix');
