@@ -175,3 +175,25 @@ export class RunInProgressError extends CoordError {
     this.attempt = attempt;
   }
 }
+
+/**
+ * `git coord merge` found conflicts (exit 4): the target branch is unchanged, the lease's branch and
+ * worktree are kept. `paths` are the conflicting paths.
+ */
+export class MergeConflictError extends CoordError {
+  readonly paths: string[];
+  constructor(message: string, paths: string[]) {
+    super('merge-conflict', message, ExitCode.refused);
+    this.paths = paths;
+  }
+}
+
+/**
+ * `git coord merge` refused before changing anything (exit 4): the lease is not done, `--ff-only`
+ * cannot fast-forward, the target's checkout has uncommitted changes, the branch moved after `done`.
+ */
+export class MergeRefusedError extends CoordError {
+  constructor(code: string, message: string) {
+    super(code, message, ExitCode.refused);
+  }
+}

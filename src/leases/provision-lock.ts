@@ -27,7 +27,7 @@ export class StaleProvisionLockError extends CoordError {
     super(
       'stale-lock',
       `the claim lock ${lockPath} was left by ${owner}, which is gone (lock ${ageMs === null ? '?' : formatAge(ageMs)} ` +
-        `old): a claim crashed while provisioning a worktree. Remove it (\`rm ${lockPath}\`) and retry; ` +
+        `old): a claim or merge crashed while changing a worktree. Remove it (\`rm ${lockPath}\`) and retry; ` +
         `\`git worktree list\` shows what that claim left (a retried claim reuses its worktree).${also}`,
     );
     this.lockPath = lockPath;
@@ -41,7 +41,9 @@ export class StaleProvisionLockError extends CoordError {
  * back. It serialises worktree provisioning, so racing claims never see each other's half-made
  * worktree: the second claimer re-reads the lease under the lock and stops before touching the disk.
  * The file holds `<pid> <host>` so a lock left by a crash is recognised at once on the same host.
- * Claims without a worktree do not take it.
+ * Claims without a worktree do not take it. `git coord merge` takes it too, from deciding the merge
+ * until the target branch and its checkout have moved, so merges into a checked-out branch never see
+ * each other's half-updated checkout.
  */
 export class ProvisionLock {
   private readonly lock: Lockfile;

@@ -8,6 +8,7 @@ import { gateCommand } from './gate.js';
 import { hooksCommand } from './hooks.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
+import { mergeCommand } from './merge.js';
 import { releaseCommand } from './release.js';
 import { renewCommand } from './renew.js';
 import { reportCommand } from './report.js';
@@ -33,6 +34,7 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   statusCommand,
   gateCommand,
   reportCommand,
+  mergeCommand,
   doctorCommand,
   initCommand,
   hooksCommand,

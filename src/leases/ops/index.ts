@@ -18,6 +18,7 @@ export { type ClearOptions, type ClearResult, clear } from './clear.js';
 export { type CrashOptions, crash } from './crash.js';
 export { type DoneOptions, done } from './done.js';
 export { type FailOptions, fail } from './fail.js';
+export { type MergeMode, type MergeOptions, type MergeResult, merge } from './merge.js';
 export { type ReleaseOptions, type ReleaseResult, release } from './release.js';
 export { type RenewOptions, renew } from './renew.js';
 export { type TakeoverOptions, takeover } from './takeover.js';
