@@ -43,7 +43,7 @@ export async function handle(argv: MergeArgs): Promise<void> {
       `${SAID[r.method]}: lease ${r.key}, ${what}${r.recorded ? '' : ' (already recorded)'}`,
       ...(r.checkout ? [`updated the checkout of ${r.into} in ${r.checkout}`] : []),
     ]
-      .map(displaySafe)
+      .map((l) => displaySafe(l))
       .join('\n');
   });
 }
