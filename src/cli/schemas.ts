@@ -197,6 +197,21 @@ export const InitOutput = z
   .strictObject({
     configWritten: z.nullable(z.string()).check(d('The starter config written, or null when one existed')),
     config: z.string().check(d('The config file in effect')),
+    protect: z
+      .nullable(
+        z.strictObject({
+          branch: z.string().check(d('The branch the starter config protects')),
+          source: z
+            .enum(['remote', 'branch', 'head', 'config', 'fallback'])
+            .check(
+              d(
+                "remote: refs/remotes/<R>/HEAD; branch: an existing init.defaultBranch/main/master; head: the main worktree's branch; config: init.defaultBranch; fallback: main",
+              ),
+            ),
+          why: z.string().check(d('The same in words')),
+        }),
+      )
+      .check(d('How the starter config chose protect; null when a config existed')),
     excluded: z.boolean().check(d('A line for the worktrees directory was added to info/exclude')),
     worktreesDir: z.string(),
     gcConfigured: z.boolean().check(d('gc.refs/coord/*.reflogExpireUnreachable=never was set by this run')),

@@ -98,7 +98,10 @@ export interface CoordConfig {
   source: string | null;
 }
 
-/** The starter configuration `git coord init` writes (DESIGN §6). */
+/**
+ * The starter configuration of DESIGN §6, protecting `main`. `git coord init` writes it through
+ * {@link starterConfig} with the repository's own default branch.
+ */
 export const STARTER_CONFIG = {
   gates: {
     done: {
@@ -114,6 +117,11 @@ export const STARTER_CONFIG = {
   leases: { ttl: '15m', skew: '30s' },
   worktrees: { dir: '.coord/worktrees', branch: 'coord/{key}', link: [] as string[] },
 };
+
+/** {@link STARTER_CONFIG} with `protect` set to `[branch]` (the repository's default branch). */
+export function starterConfig(branch: string): typeof STARTER_CONFIG {
+  return { ...STARTER_CONFIG, protect: [branch] };
+}
 
 /**
  * The main worktree's top directory, derived from the common dir (`<top>/.git`), or `null` for a bare

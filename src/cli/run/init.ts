@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CONFIG_PATH, loadConfig, STARTER_CONFIG } from '../../config/config.js';
+import { CONFIG_PATH, loadConfig, starterConfig } from '../../config/config.js';
 import { CoordError, UsageError } from '../../errors.js';
 import { cliLocation, type HookReport, installHooks } from '../../hooks/index.js';
 import { ensureExcluded } from '../../leases/worktree.js';
 import { keepRecordReflogs } from '../../records/gc.js';
+import { type DefaultBranch, defaultBranch } from '../../refs/default-branch.js';
 import { git } from '../../refs/git.js';
 import { discoverRepo } from '../../refs/repo.js';
 import type { InitArgs } from '../commands/init.js';
@@ -17,6 +18,8 @@ export interface InitOutput {
   configWritten: string | null;
   /** The config file in effect. */
   config: string;
+  /** The branch the starter config protects and how it was chosen; null when a config existed. */
+  protect: DefaultBranch | null;
   /** The `info/exclude` line for the worktrees directory was added (false: already there). */
   excluded: boolean;
   worktreesDir: string;
@@ -29,7 +32,7 @@ export interface InitOutput {
 
 /**
  * Installs the hooks, writes the starter `.coord/config.json` when neither this worktree nor the main
- * one has one, lists the worktrees directory in the common dir's `info/exclude`, sets
+ * one has one (protecting the repository's default branch: src/refs/default-branch.ts), lists the worktrees directory in the common dir's `info/exclude`, sets
  * `gc.refs/coord/*.reflogExpireUnreachable=never` (so `git gc` keeps record history quietly), and with `--remote R`
  * sets `git config coord.remote R` (team mode). Idempotent.
  */
@@ -46,11 +49,13 @@ export function run(args: InitArgs, cwd: string = process.cwd()): InitOutput {
     }
   }
   let configWritten: string | null = null;
+  let protect: DefaultBranch | null = null;
   let config = loadConfig(repo); // validates an existing file (exit 1 naming it)
   if (config.source === null) {
     const path = join(repo.worktreeTop, CONFIG_PATH);
     mkdirSync(dirname(path), { recursive: true });
-    if (!existsSync(path)) writeFileSync(path, `${JSON.stringify(STARTER_CONFIG, null, 2)}\n`);
+    protect = defaultBranch(repo, args.remote);
+    if (!existsSync(path)) writeFileSync(path, `${JSON.stringify(starterConfig(protect.branch), null, 2)}\n`);
     configWritten = path;
     config = loadConfig(repo);
   }
@@ -62,6 +67,7 @@ export function run(args: InitArgs, cwd: string = process.cwd()): InitOutput {
   return {
     configWritten,
     config: config.source ?? join(repo.worktreeTop, CONFIG_PATH),
+    protect,
     excluded,
     worktreesDir: config.worktreeDir,
     gcConfigured,
@@ -78,6 +84,7 @@ export async function handle(argv: InitArgs): Promise<void> {
       out.configWritten
         ? `wrote ${out.configWritten} (commit it to share the gates)`
         : `config: ${out.config}`,
+      ...(out.protect ? [`protect: ${out.protect.branch} (${out.protect.why})`] : []),
       out.excluded
         ? `added /${out.worktreesDir}/ to .git/info/exclude`
         : `${out.worktreesDir} already excluded`,
