@@ -47,7 +47,10 @@ export const ClearOutput = z
   .strictObject({
     key: z.string(),
     lease: z.nullable(Lease).check(d('The lease as it was before clearing; null for a corrupt record')),
-    deleted: z.array(z.string()).check(d('Refs deleted')),
+    tombstone: Lease.check(
+      d('The tombstone now at refs/coord/leases/<key>: closed, outcome cleared, token kept (never deleted)'),
+    ),
+    deleted: z.array(z.string()).check(d('Index refs deleted')),
     audit: z.nullable(z.string()).check(d('Ref of the audit event')),
   })
   .check(d('git coord clear --json'));
@@ -193,6 +196,40 @@ export const HooksStatusOutput = z
   .check(d('git coord hooks status --json'));
 
 /** `init --json`. */
+/** What a fetch of the team remote changed in the mirror (sync, init --remote). */
+export const MirrorReportOutput = z
+  .strictObject({
+    changed: z
+      .array(
+        z.strictObject({
+          ref: z.string(),
+          from: z.nullable(z.string()).check(d('Mirror oid before, null when created')),
+          to: z.nullable(z.string()).check(d('Mirror oid after, null when deleted (gone on the remote)')),
+        }),
+      )
+      .check(d('Mirror refs that changed')),
+    invalid: z
+      .array(
+        z.strictObject({
+          ref: z.string().check(d('The mirror ref the record was fetched for')),
+          oid: z.string(),
+          reason: z.string().check(d('Why it failed validation')),
+          quarantine: z.string().check(d('Where it is kept locally (never used)')),
+          fresh: z.boolean().check(d('Quarantined by this fetch (false: already was)')),
+        }),
+      )
+      .check(d('Records on the remote that failed validation; the mirror keeps its last valid value')),
+  })
+  .check(d('What a fetch of the team remote did to the local mirror'));
+
+/** `sync --json`. */
+export const SyncOutput = z
+  .extend(MirrorReportOutput, {
+    remote: z.string().check(d('The team remote (coord.remote)')),
+    fetchedAt: z.string().check(d('When the fetch completed (ISO 8601)')),
+  })
+  .check(d('git coord sync --json'));
+
 export const InitOutput = z
   .strictObject({
     configWritten: z.nullable(z.string()).check(d('The starter config written, or null when one existed')),
@@ -216,6 +253,25 @@ export const InitOutput = z
     worktreesDir: z.string(),
     gcConfigured: z.boolean().check(d('gc.refs/coord/*.reflogExpireUnreachable=never was set by this run')),
     remote: z.nullable(z.string()).check(d('coord.remote (team mode), or null')),
+    join: z.nullable(
+      z
+        .strictObject({
+          remote: z.string(),
+          probe: z
+            .string()
+            .check(d('The join audit event pushed to prove atomic pushes work and are visible')),
+          pushed: z.array(z.string()).check(d('Local records the remote lacked, pushed as creates')),
+          quarantined: z
+            .array(
+              z.strictObject({ ref: z.string(), oid: z.string(), target: z.string(), reason: z.string() }),
+            )
+            .check(
+              d("Local records kept aside: they differed from the remote's (which won) or were invalid"),
+            ),
+          mirror: MirrorReportOutput,
+        })
+        .check(d('What joining team mode did (init --remote), or null')),
+    ),
     hooks: HooksReportOutput,
   })
   .check(d('git coord init --json'));
@@ -241,6 +297,7 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   'hooks-install': HooksReportOutput,
   'hooks-status': HooksStatusOutput,
   init: InitOutput,
+  sync: SyncOutput,
   error: ErrorOutput,
   doctor: DoctorOutput,
 };

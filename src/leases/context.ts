@@ -4,7 +4,10 @@ import { type CoordConfig, loadConfig, mainWorktreeTop } from '../config/config.
 import type { Lease } from '../records/schemas.js';
 import { readRef } from '../refs/read.js';
 import { currentHost, discoverRepo, type Repo } from '../refs/repo.js';
+import type { RefStore } from '../refs/store.js';
+import { openStore } from '../remote/store.js';
 import { type ProcessProbe, type StaleReason, staleness, systemProbe } from './liveness.js';
+import { leaseRef } from './model.js';
 import { listWorktrees } from './worktree.js';
 
 /** Everything a lease operation needs besides its arguments. */
@@ -16,6 +19,8 @@ export interface LeaseContext {
   probe: ProcessProbe;
   /** The clock; injectable for tests. */
   now: () => Date;
+  /** Where records are read from and written to: local refs, or team mode's remote (DESIGN §10). */
+  store: RefStore;
 }
 
 /** Options of {@link openContext}. */
@@ -24,6 +29,7 @@ export interface ContextOptions {
   config?: CoordConfig;
   probe?: ProcessProbe;
   now?: () => Date;
+  store?: RefStore;
 }
 
 /** Discovers the repository from `cwd` (any subdirectory of any worktree) and loads the config. */
@@ -35,16 +41,31 @@ export function openContext(cwd: string = process.cwd(), opts: ContextOptions = 
     host: currentHost(),
     probe: opts.probe ?? systemProbe,
     now: opts.now ?? (() => new Date()),
+    store: opts.store ?? openStore(repo),
   };
 }
 
-/** Why `lease` is stale as seen from this context, or `null`. */
+/**
+ * Why `lease` is stale as seen from this context, or `null`. Expiry counts from when this clone
+ * observed the record (team mode) or from its `renewedAt` (one clock: local mode).
+ */
 export function staleOf(
   ctx: LeaseContext,
   lease: Lease,
   now: number = ctx.now().getTime(),
 ): StaleReason | null {
-  return staleness(lease, { now, skewSeconds: ctx.config.skewSeconds, host: ctx.host, probe: ctx.probe });
+  return staleness(lease, {
+    now,
+    skewSeconds: ctx.config.skewSeconds,
+    host: ctx.host,
+    probe: ctx.probe,
+    observedAt: observedOf(ctx, lease),
+  });
+}
+
+/** When this clone first saw the lease's current record (team mode), or `null`: see `expiresAt`. */
+export function observedOf(ctx: LeaseContext, lease: Lease): number | null {
+  return ctx.store.observedAt(leaseRef(lease.key));
 }
 
 /**

@@ -9,6 +9,8 @@ export interface LeaseView {
   stale: StaleReason | null;
   now: number;
   skewSeconds: number;
+  /** When this clone observed the record (team mode), or null: see `expiresAt`. */
+  observedAt?: number | null;
 }
 
 function where(lease: Lease): string {
@@ -32,7 +34,7 @@ export class LeaseHeldError extends CoordError {
   readonly lease: Lease;
   constructor(v: LeaseView) {
     const { lease, now } = v;
-    const expires = expiresAt(lease, v.skewSeconds);
+    const expires = expiresAt(lease, v.skewSeconds, v.observedAt);
     super(
       'lease-held',
       `lease ${lease.key} is held by ${describeHolder(lease)}${where(lease)} since ${lease.acquiredAt}, ` +

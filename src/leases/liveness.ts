@@ -62,11 +62,24 @@ export interface LivenessOptions {
   host: string;
   /** Process probe; default {@link systemProbe}. */
   probe?: ProcessProbe;
+  /**
+   * When this clone first saw the record's current value (ms since the epoch, this host's clock), or
+   * null/absent. Set, expiry counts from it instead of `renewedAt` (DESIGN §7: clocks differ between
+   * machines; Kubernetes client-go leader election keeps `observedTime` for the same reason).
+   */
+  observedAt?: number | null;
 }
 
-/** When the lease expires: `renewedAt + ttlSeconds + skew`, ms since the epoch. */
-export function expiresAt(lease: Pick<Lease, 'renewedAt' | 'ttlSeconds'>, skewSeconds: number): number {
-  return Date.parse(lease.renewedAt) + (lease.ttlSeconds + skewSeconds) * 1000;
+/**
+ * When the lease expires, ms since the epoch: `observedAt + ttlSeconds + skew` when the time this
+ * clone first saw the record is known (team mode), else `renewedAt + ttlSeconds + skew`.
+ */
+export function expiresAt(
+  lease: Pick<Lease, 'renewedAt' | 'ttlSeconds'>,
+  skewSeconds: number,
+  observedAt?: number | null,
+): number {
+  return (observedAt ?? Date.parse(lease.renewedAt)) + (lease.ttlSeconds + skewSeconds) * 1000;
 }
 
 /** Why an `open` lease is stale, or `null` when it is live (or not open at all). */
@@ -81,7 +94,7 @@ export function staleness(lease: Lease, opts: LivenessOptions): StaleReason | nu
       if (start !== null && start !== pidStart) return 'pid-reused';
     }
   }
-  return opts.now > expiresAt(lease, opts.skewSeconds) ? 'expired' : null;
+  return opts.now > expiresAt(lease, opts.skewSeconds, opts.observedAt) ? 'expired' : null;
 }
 
 /** A short human description of a stale reason. */

@@ -125,7 +125,7 @@ export function renewLease(
 /** Closes the lease with `outcome`; `gate` (when given) becomes the recorded gate result. */
 export function closeLease(
   prev: Lease,
-  outcome: 'done' | 'released' | 'failed' | 'aborted',
+  outcome: 'done' | 'released' | 'failed' | 'aborted' | 'cleared',
   now: Date,
   gate?: GateResult | null,
 ): Lease {
@@ -214,4 +214,34 @@ export function worktreeRecordFor(lease: Lease): WorktreeRecord | null {
 /** Records a merge of the lease's branch (`git coord merge`): same state and token, revision +1. */
 export function mergedLease(prev: Lease, merge: MergeRecord): Lease {
   return { ...prev, revision: prev.revision + 1, merge };
+}
+
+/**
+ * The tombstone `clear` leaves where a record it cannot read was (DESIGN §7: a deleted ref comes
+ * back from any clone that still has it, so leases are never deleted): closed, outcome `cleared`,
+ * holding `token` (the highest one known for the key) so the next claim's token is higher still.
+ */
+export function tombstoneLease(key: string, token: number, by: Holder, now: Date, note: string): Lease {
+  const at = now.toISOString();
+  return {
+    schema: 'coord.lease/v1',
+    key,
+    state: 'closed',
+    outcome: 'cleared',
+    holder: by,
+    token,
+    revision: 1,
+    branch: null,
+    baseRef: null,
+    worktree: null,
+    ttlSeconds: 1,
+    acquiredAt: at,
+    renewedAt: at,
+    transitions: 0,
+    closedAt: at,
+    crashedAt: null,
+    crashReason: null,
+    gate: null,
+    note: note.slice(0, 4096),
+  };
 }

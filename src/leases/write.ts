@@ -1,7 +1,8 @@
-import { queueAuditEvent } from '../records/audit.js';
+import { auditUpdate } from '../records/audit.js';
+import { optimistic } from '../records/optimistic.js';
 import type { AuditEvent } from '../records/schemas.js';
-import type { Repo } from '../refs/repo.js';
-import { RefTransaction } from '../refs/transaction.js';
+import type { RefUpdate } from '../refs/store.js';
+import type { LeaseContext } from './context.js';
 
 /**
  * One ref change of a lease write: `oid` is the new value (`null` deletes), `expect` the value the
@@ -25,25 +26,43 @@ export interface WriteIntent {
 }
 
 /**
- * The single point where lease writes reach the ref store: one compare-and-swap transaction over all
- * `writes` (and the audit event), all or nothing. Team mode (DESIGN §7) routes this same list of
- * expected/new oids through `git push --atomic --force-with-lease=<ref>:<expect>`.
+ * The single point where lease writes reach storage: one all-or-nothing compare-and-swap of `writes`
+ * (and the audit event) through `ctx.store`: a local ref transaction, or in team mode one
+ * `git push --atomic --force-with-lease=<ref>:<expect>` (DESIGN §7, §10).
  *
  * @returns the audit event's ref, if any.
- * @throws CasMismatchError / LockTimeoutError (retried by `optimistic`), RefNameConflictError.
+ * @throws CasMismatchError / LockTimeoutError (retried by {@link transact}), RefNameConflictError, and
+ *   the remote backend's errors.
  */
-export function commitWrites(repo: Repo, writes: readonly RefWrite[], intent: WriteIntent): string | null {
+export async function commitWrites(
+  ctx: LeaseContext,
+  writes: readonly RefWrite[],
+  intent: WriteIntent,
+): Promise<string | null> {
   const message = `coord: ${intent.verb} ${intent.key} by ${intent.by} token ${intent.token ?? '-'}`;
-  const tx = new RefTransaction(repo);
-  for (const w of writes) {
-    if (w.oid === w.expect) {
-      if (w.oid === null) continue;
-      tx.verify(w.ref, w.expect);
-    } else if (w.oid === null) tx.delete(w.ref, w.expect ?? undefined, message);
-    else if (w.expect === null) tx.create(w.ref, w.oid, message);
-    else tx.update(w.ref, w.oid, w.expect, message);
-  }
-  const auditRef = intent.audit ? queueAuditEvent(repo, tx, intent.audit) : null;
-  tx.commit({ ident: { name: intent.by, email: intent.by } });
-  return auditRef;
+  const updates: RefUpdate[] = writes
+    .filter((w) => w.oid !== null || w.expect !== null)
+    .map((w) => ({ ...w, message }));
+  const audit = intent.audit ? auditUpdate(ctx.repo, intent.audit) : null;
+  if (audit) updates.push(audit);
+  await ctx.store.commit(updates, { name: intent.by, email: intent.by });
+  return audit?.ref ?? null;
+}
+
+/**
+ * Runs one read-decide-write round `attempt` until it commits: the store is refreshed before each
+ * round (team mode: the remote's records are fetched unless this process is already current), so no
+ * decision is taken on a mirror older than the command; a lost compare-and-swap re-reads and
+ * re-decides, within the store's retry policy.
+ *
+ * @throws CasLostError (exit 3) when the budget runs out; whatever `attempt` throws otherwise.
+ */
+export function transact<T>(ctx: LeaseContext, attempt: (n: number) => Promise<T>): Promise<T> {
+  return optimistic(
+    async (n) => {
+      await ctx.store.refresh();
+      return attempt(n);
+    },
+    { budgetMs: ctx.store.retry.budgetMs, maxBackoffMs: ctx.store.retry.maxBackoffMs },
+  );
 }

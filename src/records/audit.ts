@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Repo } from '../refs/repo.js';
+import type { RefUpdate } from '../refs/store.js';
 import type { RefTransaction } from '../refs/transaction.js';
 import { type AuditEvent, AuditType } from './schemas.js';
 import { writeRecord } from './store.js';
@@ -18,15 +19,21 @@ export function auditRef(at: Date): string {
 }
 
 /**
- * Writes `event` as a blob and queues its creation in `tx`, so the event lands atomically with the
- * change it records. Returns the event's ref.
+ * Writes `event` as a blob and returns the creation of its ref (`expect: null`: a fresh, randomly
+ * named ref), to be committed in the same transaction as the change it records.
  */
+export function auditUpdate(repo: Repo, event: Omit<AuditEvent, 'schema'>): RefUpdate {
+  return {
+    ref: auditRef(new Date(event.at)),
+    oid: writeRecord(repo, AuditType, { schema: 'coord.audit/v1', ...event }),
+    expect: null,
+    message: `coord: audit ${event.action}`,
+  };
+}
+
+/** Queues {@link auditUpdate} in `tx`. Returns the event's ref. */
 export function queueAuditEvent(repo: Repo, tx: RefTransaction, event: Omit<AuditEvent, 'schema'>): string {
-  const ref = auditRef(new Date(event.at));
-  tx.create(
-    ref,
-    writeRecord(repo, AuditType, { schema: 'coord.audit/v1', ...event }),
-    `coord: audit ${event.action}`,
-  );
-  return ref;
+  const u = auditUpdate(repo, event);
+  tx.create(u.ref, u.oid!, u.message);
+  return u.ref;
 }

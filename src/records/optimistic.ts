@@ -31,13 +31,15 @@ export class CasLostError extends CoordError {
 export interface RetryOptions {
   /** Total time budget in milliseconds (default 5000). */
   budgetMs?: number;
+  /** Upper bound of one back-off sleep in milliseconds (default 64). */
+  maxBackoffMs?: number;
 }
 
 /**
  * Runs `attempt` (read current values, apply a pure function, commit a CAS transaction) until it
  * succeeds. On a lost CAS ({@link CasMismatchError}) or a lock held by a concurrent writer
  * ({@link LockTimeoutError}) it sleeps a jittered, exponentially growing delay ("full jitter":
- * uniform in [0, min(64, 2^n)] ms) and re-runs `attempt` from the read. Any other error ends at once,
+ * uniform in [0, min(maxBackoffMs, 2^n)] ms, default 64) and re-runs `attempt` from the read. Any other error ends at once,
  * and so does a LockTimeoutError for a lock older than {@link STALE_LOCK_AGE_MS} (a crash leftover).
  *
  * @throws CasLostError (exit 3) when the budget runs out.
@@ -55,7 +57,7 @@ export async function optimistic<T>(attempt: (n: number) => Promise<T>, opts: Re
         if (err instanceof LockTimeoutError && (err.ageMs ?? 0) > 1000) throw err;
         throw new CasLostError(n, err);
       }
-      sleepSync(Math.random() * Math.min(64, 2 ** n));
+      sleepSync(Math.random() * Math.min(opts.maxBackoffMs ?? 64, 2 ** n));
     }
   }
 }

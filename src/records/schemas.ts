@@ -192,8 +192,12 @@ export const Lease = z
     state: z.enum(['open', 'closed', 'crashed']).check(d('Lifecycle state')),
     outcome: z.nullable(
       z
-        .enum(['done', 'released', 'failed', 'aborted'])
-        .check(d('How a closed lease ended; null unless closed')),
+        .enum(['done', 'released', 'failed', 'aborted', 'cleared'])
+        .check(
+          d(
+            'How a closed lease ended (cleared: a tombstone left by `clear`, token kept); null unless closed',
+          ),
+        ),
     ),
     holder: Holder,
     token: positive('Fencing token: +1 on every acquisition (claim, takeover, re-claim), never reset'),
@@ -220,6 +224,18 @@ export const Lease = z
           z.maxLength(ATTEMPTS_KEPT),
           d(
             `Runs of \`git coord run\` on this key, oldest first; the last ${ATTEMPTS_KEPT} are kept; absent before the first run`,
+          ),
+        ),
+    ),
+    nonce: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'),
+          d(
+            'Team mode: 16 random hex digits, new on every write, so no two writes produce the same object id ' +
+              '(a push of an oid the remote already has is "up to date" without checking the lease; DESIGN §7). ' +
+              'Absent in local mode',
           ),
         ),
     ),
@@ -256,10 +272,10 @@ export const AuditEvent = z
   .strictObject({
     schema: z.literal('coord.audit/v1').check(d('Record type and version')),
     action: z
-      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge', 'remove'])
+      .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge', 'remove', 'join'])
       .check(
         d(
-          'What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge, removal of a ref whose object is missing or whose file holds no object id (doctor --fix; the oid or content is in reason)',
+          'What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge, removal of a ref whose object is missing or whose file holds no object id (doctor --fix; the oid or content is in reason), a clone joining team mode',
         ),
       ),
     key: z.nullable(leaseKey('Lease key concerned, or null')),

@@ -11,6 +11,8 @@ export interface GitOptions {
   env?: Record<string, string | undefined>;
   /** Return the result instead of throwing when git exits non-zero. */
   allowFailure?: boolean;
+  /** Kill git after this many milliseconds (status then 128, stderr says so). */
+  timeoutMs?: number;
 }
 
 /** Result of one git invocation. */
@@ -34,7 +36,18 @@ export function git(args: readonly string[], opts: GitOptions): GitResult {
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
+    timeout: opts.timeoutMs,
+    killSignal: 'SIGKILL',
   });
+  if (res.error && (res.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    const out = {
+      status: 128,
+      stdout: res.stdout ?? '',
+      stderr: `${res.stderr ?? ''}\ngit timed out after ${opts.timeoutMs} ms`,
+    };
+    if (!opts.allowFailure) throw new GitCommandError(args, out.status, out.stderr);
+    return out;
+  }
   if (res.error) throw new GitCommandError(args, null, res.error.message);
   const out: GitResult = { status: res.status ?? 128, stdout: res.stdout, stderr: res.stderr };
   if (out.status !== 0 && !opts.allowFailure) throw new GitCommandError(args, out.status, out.stderr);

@@ -237,7 +237,7 @@ describe('must show: lease lifecycle through the CLI (real processes)', () => {
     expect(worktrees(dir)).toHaveLength(2);
   });
 
-  it('clear: an open lease needs --force (exit 3, intact); with --force refs are gone and an audit event exists', async () => {
+  it('clear: an open lease needs --force (exit 3, intact); with --force a tombstone keeps the token, index refs are gone, an audit event exists', async () => {
     const dir = makeCoordRepo();
     const lease = await cliJson<LeaseJson>(dir, ['claim', '65', '--holder', 'agent-a']);
     const before = oid(dir, 'refs/coord/leases/65');
@@ -245,7 +245,7 @@ describe('must show: lease lifecycle through the CLI (real processes)', () => {
     expect(refused.stderr).toContain('--force');
     expect(oid(dir, 'refs/coord/leases/65')).toBe(before);
     expect(refs(dir, 'refs/coord/')).toHaveLength(3);
-    const out = await cliJson<{ deleted: string[]; audit: string }>(dir, [
+    const out = await cliJson<{ deleted: string[]; audit: string; tombstone: LeaseJson }>(dir, [
       'clear',
       '65',
       '--force',
@@ -253,13 +253,17 @@ describe('must show: lease lifecycle through the CLI (real processes)', () => {
       'agent-b',
     ]);
     expect(out.deleted.sort()).toEqual(
-      [
-        'refs/coord/branches/coord/65',
-        'refs/coord/leases/65',
-        `refs/coord/worktrees/${lease.worktree!.id}`,
-      ].sort(),
+      ['refs/coord/branches/coord/65', `refs/coord/worktrees/${lease.worktree!.id}`].sort(),
     );
-    expect(refs(dir, 'refs/coord/leases/')).toEqual([]);
+    // The lease is never deleted: a tombstone (closed, cleared) keeps its token.
+    expect(refs(dir, 'refs/coord/leases/')).toEqual(['refs/coord/leases/65']);
+    expect(record(dir, 'refs/coord/leases/65')).toMatchObject({
+      state: 'closed',
+      outcome: 'cleared',
+      token: 1,
+      revision: lease.revision + 1,
+    });
+    expect(out.tombstone).toEqual(record(dir, 'refs/coord/leases/65'));
     expect(refs(dir, 'refs/coord/branches/')).toEqual([]);
     expect(refs(dir, 'refs/coord/worktrees/')).toEqual([]);
     expect(refs(dir, 'refs/coord/audit/')).toEqual([out.audit]);
@@ -271,9 +275,11 @@ describe('must show: lease lifecycle through the CLI (real processes)', () => {
       token: 1,
       reason: 'forced clear of an open lease',
     });
-    // The worktree and branch stay; clearing a missing lease is an error.
+    // The worktree and branch stay; clearing a cleared lease is an error; the next claim's token is higher.
     expect(worktrees(dir)).toHaveLength(2);
     await expectExit(dir, ['clear', '65', '--holder', 'agent-b'], 1);
+    const again = await cliJson<LeaseJson>(dir, ['claim', '65', '--holder', 'agent-c']);
+    expect(again.token).toBe(2);
   });
 
   it('from a nested subdirectory of a linked worktree, list --json equals the output from the main worktree', async () => {

@@ -118,7 +118,9 @@ describe('racing writes on one lease (real processes, released together)', () =>
     const holders = Array.from({ length: 8 }, (_, i) => `agent-${i}`);
     const rs = await together(
       dir,
-      holders.map((h) => ({ args: ['takeover', '65', '--json'], env: as(h) })),
+      // A long TTL for the new tenure: on a loaded machine the winner's 1 s lease could expire before
+      // a slow loser reads it, and taking that over would be right.
+      holders.map((h) => ({ args: ['takeover', '65', '--ttl', '10m', '--json'], env: as(h) })),
     );
     const winners = rs.flatMap((r, i) => (r.code === 0 ? [i] : []));
     expect(winners, show(rs)).toHaveLength(1);
@@ -279,7 +281,12 @@ describe('racing writes on one lease (real processes, released together)', () =>
       }
       expect(indexRefs(dir)).toEqual([]);
       if (args[0] === 'clear') {
-        expect(refs(dir, 'refs/coord/leases/')).toEqual([]);
+        expect(record(dir, 'refs/coord/leases/5')).toMatchObject({
+          state: 'closed',
+          outcome: 'cleared',
+          token: lease.token,
+          revision: lease.revision + 1,
+        });
         const clears = auditEvents(dir).filter((e) => e.action === 'clear');
         expect(clears).toHaveLength(1);
         expect(clears[0]).toMatchObject({ key: '5', token: lease.token });
@@ -386,11 +393,6 @@ describe('writes killed with SIGKILL at their fault points', () => {
         (cmd === 'takeover' || cmd === 'clear' || cmd === 'crash') && fault !== 'blob-temp' ? 1 : 0,
       );
 
-      if (cmd === 'clear') {
-        expect(refs(dir, 'refs/coord/leases/')).toEqual([]);
-        expect(indexRefs(dir)).toEqual([]);
-        return;
-      }
       const now = record(dir, 'refs/coord/leases/k')!;
       expect(now.revision).toBe(lease.revision + 1);
       expectMonotonicLog(dir, 'k');
@@ -402,7 +404,8 @@ describe('writes killed with SIGKILL at their fault points', () => {
         expect(now.holder.id).toBe(c.holder);
         expect(now.token).toBe(lease.token + (cmd === 'takeover' ? 1 : 0));
       } else {
-        expect(now).toMatchObject({ state: 'closed', outcome: cmd === 'done' ? 'done' : 'released' });
+        const outcome = cmd === 'clear' ? 'cleared' : cmd === 'done' ? 'done' : 'released';
+        expect(now).toMatchObject({ state: 'closed', outcome, token: lease.token });
         expect(indexRefs(dir)).toEqual([]);
       }
       if (cmd === 'release') expect(existsSync(lease.worktree!.path)).toBe(false);

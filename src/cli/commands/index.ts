@@ -14,6 +14,7 @@ import { renewCommand } from './renew.js';
 import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
+import { syncCommand } from './sync.js';
 import { takeoverCommand } from './takeover.js';
 
 /**
@@ -36,6 +37,7 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   reportCommand,
   mergeCommand,
   doctorCommand,
+  syncCommand,
   initCommand,
   hooksCommand,
 ];

@@ -10,12 +10,13 @@ export async function run(args: ClearArgs, cwd: string = process.cwd()): Promise
   return clear(ctx, { key: args.key, by: resolveHolderId(ctx.repo, args.holder), force: args.force });
 }
 
-/** `git coord clear`: the refs deleted (or key, lease, deleted and audit with `--json`). */
+/** `git coord clear`: the tombstone and the index refs deleted (key, lease, tombstone, deleted, audit with `--json`). */
 export async function handle(argv: ClearArgs): Promise<void> {
   const r = await run(argv);
   emit(argv.json, { key: argv.key, ...r }, () =>
-    [`cleared: lease ${displaySafe(argv.key)}`, ...r.deleted.map((d) => `deleted ${displaySafe(d)}`)].join(
-      '\n',
-    ),
+    [
+      `cleared: lease ${displaySafe(argv.key)} (a tombstone keeps token ${r.tombstone.token}; the next claim gets ${r.tombstone.token + 1})`,
+      ...r.deleted.map((d) => `deleted ${displaySafe(d)}`),
+    ].join('\n'),
   );
 }

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { optimistic } from '../../records/optimistic.js';
 import type { AuditEvent, Holder, Lease, WorktreeRef } from '../../records/schemas.js';
 import type { StoredRecord } from '../../records/store.js';
 import { git } from '../../refs/git.js';
 import { assertBranch, assertKey } from '../../refs/names.js';
 import { worktreeId } from '../../refs/repo.js';
-import { type LeaseContext, mainHead, mainTopOf, staleOf } from '../context.js';
+import { type LeaseContext, mainHead, mainTopOf, observedOf, staleOf } from '../context.js';
 import { describeHolder, LeaseHeldError, LeaseStaleError, WorktreeError } from '../errors.js';
 import { describeStale, type StaleReason } from '../liveness.js';
 import { acquireLease, branchForKey, crashLease, renewLease, takeOverLease } from '../model.js';
@@ -21,6 +20,7 @@ import {
   realish,
   rollbackWorktree,
 } from '../worktree.js';
+import { transact } from '../write.js';
 import { auditEvent, indexWrites, takeoverReason, writeLease } from './write-lease.js';
 
 /** Options of {@link claim}. */
@@ -74,7 +74,13 @@ function decideClaim(
   if (cur.holder.id === me) return cur.state === 'open' ? { kind: 'reenter' } : { kind: 'acquire' };
   const now = ctx.now().getTime();
   const stale = staleOf(ctx, cur, now);
-  const view = { lease: cur, stale, now, skewSeconds: ctx.config.skewSeconds };
+  const view = {
+    lease: cur,
+    stale,
+    now,
+    skewSeconds: ctx.config.skewSeconds,
+    observedAt: observedOf(ctx, cur),
+  };
   if (cur.state === 'open' && !stale)
     return { kind: 'refuse', error: new LeaseHeldError(view), markCrashed: null };
   if (takeover) return { kind: 'takeover', stale };
@@ -106,10 +112,11 @@ export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<Clai
   const warnings: string[] = [];
 
   // A first look without any lock: the common conflicts end here, before anything touches the disk.
+  await ctx.store.refresh();
   const first = await readLease(repo, opts.key);
   const d0 = await settle(ctx, opts, first);
   if (d0.kind === 'reenter' || opts.worktree === false) {
-    return optimistic(() => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
+    return transact(ctx, () => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
   }
 
   const lock = ProvisionLock.acquire(repo, ctx.host, opts.provisionTimeoutMs);
@@ -119,7 +126,7 @@ export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<Clai
     const cur = await readLease(repo, opts.key);
     const d = await settle(ctx, opts, cur);
     if (d.kind === 'reenter')
-      return await optimistic(() => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
+      return await transact(ctx, () => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
     const prev = cur?.record ?? null;
     branch = opts.branch ?? prev?.branch ?? branchForKey(config.branchPattern, opts.key);
     assertBranch(branch);
@@ -151,7 +158,7 @@ export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<Clai
         );
     }
     const made = provision;
-    return await optimistic(() =>
+    return await transact(ctx, () =>
       claimAttempt(ctx, opts, ttlSeconds, baseRef ?? base, made, warnings, branch),
     );
   } catch (err) {

@@ -1,13 +1,12 @@
-import { optimistic } from '../../records/optimistic.js';
-import type { Lease } from '../../records/schemas.js';
-import { CorruptRecordError, type StoredRecord } from '../../records/store.js';
+import { type Lease, LeaseType } from '../../records/schemas.js';
+import { CorruptRecordError, type StoredRecord, writeRecord } from '../../records/store.js';
 import { assertKey } from '../../refs/names.js';
 import type { LeaseContext } from '../context.js';
 import { describeHolder, LeaseNotFoundError, LeaseStateError } from '../errors.js';
-import { leaseRef } from '../model.js';
+import { closeLease, leaseRef, tombstoneLease } from '../model.js';
 import { readLease } from '../state.js';
-import { commitWrites } from '../write.js';
-import { auditEvent, indexWrites } from './write-lease.js';
+import { commitWrites, transact } from '../write.js';
+import { auditEvent, highestToken, indexWrites, stamp } from './write-lease.js';
 
 /** Options of {@link clear}. */
 export interface ClearOptions {
@@ -18,23 +17,29 @@ export interface ClearOptions {
   force?: boolean;
 }
 
-/** What {@link clear} deleted. */
+/** What {@link clear} did. */
 export interface ClearResult {
   /** The lease as it was, or `null` when the record was corrupt. */
   lease: Lease | null;
-  /** Refs deleted. */
+  /** The tombstone now at the lease's ref: closed, outcome `cleared`, its token kept. */
+  tombstone: Lease;
+  /** Index refs deleted. */
   deleted: string[];
   /** The audit event's ref. */
   audit: string | null;
 }
 
 /**
- * Deletes the lease and its index entries in one transaction, with a `clear` audit event. An open
- * lease needs `force` (LeaseStateError, exit 3, nothing changed). Worktrees and branches stay.
+ * Clears the lease: its record becomes a tombstone (closed, outcome `cleared`, token kept, so no
+ * clone can bring the old record back and the next claim's token is higher) and its index entries
+ * are deleted, in one transaction with a `clear` audit event. An open lease needs `force`
+ * (LeaseStateError, exit 3, nothing changed); a lease already cleared is LeaseNotFoundError.
+ * A corrupt record needs `force` and becomes a tombstone holding the highest token its reflog knows.
+ * Worktrees and branches stay.
  */
 export async function clear(ctx: LeaseContext, opts: ClearOptions): Promise<ClearResult> {
   assertKey(opts.key);
-  return optimistic(async () => {
+  return transact(ctx, async () => {
     const ref = leaseRef(opts.key);
     let cur: StoredRecord<Lease> | null;
     try {
@@ -43,7 +48,7 @@ export async function clear(ctx: LeaseContext, opts: ClearOptions): Promise<Clea
       if (!(err instanceof CorruptRecordError) || !opts.force) throw err;
       return clearCorrupt(ctx, opts, err);
     }
-    if (!cur) throw new LeaseNotFoundError(opts.key);
+    if (!cur || cur.record.outcome === 'cleared') throw new LeaseNotFoundError(opts.key);
     const lease = cur.record;
     if (lease.state === 'open' && !opts.force) {
       throw new LeaseStateError(
@@ -52,9 +57,10 @@ export async function clear(ctx: LeaseContext, opts: ClearOptions): Promise<Clea
           `Release it first, or delete it anyway with \`git coord clear ${lease.key} --force\`.`,
       );
     }
-    const writes = await indexWrites(ctx, lease.key, lease, null);
-    writes.unshift({ ref, oid: null, expect: cur.oid });
-    const audit = commitWrites(ctx.repo, writes, {
+    const tombstone = await stamp(ctx, closeLease(lease, 'cleared', ctx.now()));
+    const writes = await indexWrites(ctx, lease.key, lease, tombstone);
+    writes.unshift({ ref, oid: writeRecord(ctx.repo, LeaseType, tombstone), expect: cur.oid });
+    const audit = await commitWrites(ctx, writes, {
       verb: 'clear',
       key: lease.key,
       by: opts.by,
@@ -65,7 +71,7 @@ export async function clear(ctx: LeaseContext, opts: ClearOptions): Promise<Clea
         token: lease.token,
       }),
     });
-    return { lease, deleted: writes.filter((w) => w.oid === null).map((w) => w.ref), audit };
+    return { lease, tombstone, deleted: writes.filter((w) => w.oid === null).map((w) => w.ref), audit };
   });
 }
 
@@ -74,7 +80,19 @@ async function clearCorrupt(
   opts: ClearOptions,
   err: CorruptRecordError,
 ): Promise<ClearResult> {
-  const audit = commitWrites(ctx.repo, [{ ref: err.ref, oid: null, expect: err.oid }], {
+  const holder = { id: opts.by, host: ctx.host, pid: null, pidStart: null, user: null };
+  const tombstone = await stamp(
+    ctx,
+    tombstoneLease(
+      opts.key,
+      await highestToken(ctx.repo, err.ref),
+      holder,
+      ctx.now(),
+      `tombstone of a corrupt record (${err.oid}): ${err.reason}`,
+    ),
+  );
+  const oid = writeRecord(ctx.repo, LeaseType, tombstone);
+  const audit = await commitWrites(ctx, [{ ref: err.ref, oid, expect: err.oid }], {
     verb: 'clear',
     key: opts.key,
     by: opts.by,
@@ -92,5 +110,5 @@ async function clearCorrupt(
       missing: [],
     },
   });
-  return { lease: null, deleted: [err.ref], audit };
+  return { lease: null, tombstone, deleted: [], audit };
 }

@@ -1,9 +1,9 @@
 import { UsageError } from '../../errors.js';
-import { optimistic } from '../../records/optimistic.js';
 import type { Lease } from '../../records/schemas.js';
-import { type LeaseContext, staleOf } from '../context.js';
+import { type LeaseContext, observedOf, staleOf } from '../context.js';
 import { LeaseHeldError, LeaseStateError } from '../errors.js';
 import { crashLease } from '../model.js';
+import { transact } from '../write.js';
 import { auditEvent, mustRead, writeLease } from './write-lease.js';
 
 /** Options of {@link crash}. */
@@ -21,7 +21,7 @@ export interface CrashOptions {
  */
 export async function crash(ctx: LeaseContext, opts: CrashOptions): Promise<Lease> {
   if (!opts.reason.trim()) throw new UsageError('crash needs --reason', 'reason-required');
-  return optimistic(async () => {
+  return transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
     const lease = cur.record;
     if (lease.state !== 'open') {
@@ -33,7 +33,13 @@ export async function crash(ctx: LeaseContext, opts: CrashOptions): Promise<Leas
     const now = ctx.now().getTime();
     const stale = staleOf(ctx, lease, now);
     if (lease.holder.id !== opts.by && !stale) {
-      throw new LeaseHeldError({ lease, stale, now, skewSeconds: ctx.config.skewSeconds });
+      throw new LeaseHeldError({
+        lease,
+        stale,
+        now,
+        skewSeconds: ctx.config.skewSeconds,
+        observedAt: observedOf(ctx, lease),
+      });
     }
     const next = crashLease(lease, opts.reason, ctx.now());
     return writeLease(

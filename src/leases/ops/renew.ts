@@ -1,7 +1,7 @@
-import { optimistic } from '../../records/optimistic.js';
 import type { Holder, Lease } from '../../records/schemas.js';
 import type { LeaseContext } from '../context.js';
 import { renewLease } from '../model.js';
+import { transact } from '../write.js';
 import { assertHolder, mustRead, writeLease } from './write-lease.js';
 
 /** Options of {@link renew}. */
@@ -22,7 +22,7 @@ export interface RenewOptions {
  * token). Never resurrects a lease that was taken over, closed or crashed (LeaseLostError, exit 3).
  */
 export async function renew(ctx: LeaseContext, opts: RenewOptions): Promise<Lease> {
-  return optimistic(async () => {
+  return transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
     assertHolder(cur.record, opts.holder, 'renewed', opts.token);
     const next = renewLease(cur.record, ctx.now(), {

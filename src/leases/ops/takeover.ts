@@ -1,10 +1,10 @@
 import { UsageError } from '../../errors.js';
-import { optimistic } from '../../records/optimistic.js';
 import type { Holder, Lease } from '../../records/schemas.js';
-import { type LeaseContext, staleOf } from '../context.js';
+import { type LeaseContext, observedOf, staleOf } from '../context.js';
 import { describeHolder, LeaseStateError } from '../errors.js';
 import { expiresAt, formatAge } from '../liveness.js';
 import { takeOverLease } from '../model.js';
+import { transact } from '../write.js';
 import { auditEvent, mustRead, takeoverReason, writeLease } from './write-lease.js';
 
 /** Options of {@link takeover}. */
@@ -30,7 +30,7 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
       'reason-required',
     );
   }
-  return optimistic(async () => {
+  return transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
     const lease = cur.record;
     const nowMs = ctx.now().getTime();
@@ -42,7 +42,7 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
     }
     const stale = staleOf(ctx, lease, nowMs);
     if (lease.state === 'open' && !stale && !opts.force) {
-      const expires = expiresAt(lease, ctx.config.skewSeconds);
+      const expires = expiresAt(lease, ctx.config.skewSeconds, observedOf(ctx, lease));
       throw new LeaseStateError(
         'not-stale',
         `lease ${lease.key} is live: held by ${describeHolder(lease)} since ${lease.acquiredAt}, last heartbeat ` +

@@ -1,4 +1,6 @@
-import { optimistic } from '../../records/optimistic.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeRecord } from '../../records/codec.js';
 import {
   type AuditEvent,
   BranchIndexType,
@@ -9,6 +11,8 @@ import {
 } from '../../records/schemas.js';
 import { CorruptRecordError, type StoredRecord, writeRecord } from '../../records/store.js';
 import { assertKey } from '../../refs/names.js';
+import { readObject } from '../../refs/objects.js';
+import type { Repo } from '../../refs/repo.js';
 import type { LeaseContext } from '../context.js';
 import {
   BranchHeldError,
@@ -28,7 +32,7 @@ import {
   worktreeRecordFor,
 } from '../model.js';
 import { readBranchIndex, readLease, readWorktreeIndex } from '../state.js';
-import { commitWrites, type RefWrite } from '../write.js';
+import { commitWrites, type RefWrite, transact } from '../write.js';
 
 /*
  * What every lease operation shares: the index entries (branch and worktree refs) derived from a lease,
@@ -113,13 +117,14 @@ export async function writeLease(
   next: Lease,
   audit?: Omit<AuditEvent, 'schema'>,
 ): Promise<Lease> {
+  next = await stamp(ctx, next);
   const writes = await indexWrites(ctx, next.key, cur?.record ?? null, next);
   writes.unshift({
     ref: leaseRef(next.key),
     oid: writeRecord(ctx.repo, LeaseType, next),
     expect: cur?.oid ?? null,
   });
-  commitWrites(ctx.repo, writes, { verb, key: next.key, by, token: next.token, audit });
+  await commitWrites(ctx, writes, { verb, key: next.key, by, token: next.token, audit });
   return next;
 }
 
@@ -186,10 +191,47 @@ export async function closeAs(
   gate?: GateResult | null,
   audit?: (next: Lease) => Omit<AuditEvent, 'schema'> | undefined,
 ): Promise<Lease> {
-  return optimistic(async () => {
+  return transact(ctx, async () => {
     const cur = await mustRead(ctx, key);
     assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token);
     const next = closeLease(cur.record, outcome, ctx.now(), gate);
     return writeLease(ctx, verb, holder, cur, next, audit?.(next));
   });
+}
+
+/**
+ * `lease` as the store writes it: with a fresh `nonce` when the store needs every write's oid to be
+ * unique (team mode, DESIGN §7 trap 1), else unchanged.
+ */
+export async function stamp(ctx: LeaseContext, lease: Lease): Promise<Lease> {
+  if (!ctx.store.uniqueWrites) return lease;
+  const { randomBytes } = await import('node:crypto');
+  return { ...lease, nonce: randomBytes(8).toString('hex') };
+}
+
+/**
+ * The highest fencing token any readable record in the reflog of `ref` held (git's reflog format:
+ * each line's second field is the value written), or 1 when none can be read. Used where a record
+ * cannot be read but its token must not go back.
+ */
+export async function highestToken(repo: Repo, ref: string): Promise<number> {
+  let text = '';
+  try {
+    text = readFileSync(join(repo.commonDir, 'logs', ref), 'utf8');
+  } catch {
+    return 1;
+  }
+  let max = 1;
+  for (const line of text.split('\n')) {
+    const oid = line.slice(41, 81);
+    if (!/^[0-9a-f]{40}$/.test(oid) || /^0+$/.test(oid)) continue;
+    try {
+      const obj = await readObject(repo, oid);
+      const lease = obj.type === 'blob' ? decodeRecord(LeaseType, obj.content) : null;
+      if (lease && lease.token > max) max = lease.token;
+    } catch {
+      // not a readable lease: skip it
+    }
+  }
+  return max;
 }
