@@ -1,8 +1,13 @@
-// Bundles the CLI into one ESM file (dist/git-coord.mjs) for fast start-up.
-// Heavy modules (isomorphic-git) stay behind dynamic import() and land in their own chunks.
+// Builds the CLI: dist/git-coord-<hash>.cjs (the whole CLI, one CommonJS script), the V8 code cache
+// dist/git-coord-<hash>.cache made by running typical commands, and dist/git-coord.mjs (the executable
+// that package.json `bin` names: src/cli/loader.ts, which runs the bundle with that cache).
 
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -36,21 +41,85 @@ const yargsStartup = {
 };
 
 rmSync('dist', { recursive: true, force: true });
-await build({
-  entryPoints: { 'git-coord': 'src/cli/main.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
+mkdirSync('dist');
+
+// 1. The CLI as one CommonJS script (vm.Script takes a code cache; ES modules cannot in node 20).
+// Dynamic import() of its own modules stays lazy: esbuild turns each into an init function run on
+// first use. `import.meta.url` (yargs' platform shim) is the bundle's URL, passed in by the loader.
+const cli = await build({
+  entryPoints: ['src/cli/main.ts'],
   bundle: true,
-  splitting: true,
+  write: false,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  define: { 'import.meta.url': '__coordMetaUrl' },
+  plugins: [yargsStartup],
+  logLevel: 'warning',
+});
+const code = cli.outputFiles[0].contents;
+const name = `git-coord-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.cjs`;
+writeFileSync(join('dist', name), code);
+
+// 2. The executable.
+await build({
+  entryPoints: ['src/cli/loader.ts'],
+  outfile: 'dist/git-coord.mjs',
+  bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   minify: true,
-  sourcemap: false,
-  banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-  plugins: [yargsStartup],
+  define: { __COORD_BUNDLE__: JSON.stringify(`./${name}`) },
+  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
 chmodSync('dist/git-coord.mjs', 0o755);
+
+// 3. The code cache: typical commands run one after another in a scratch repository, each adding the
+// functions it compiled (COORD_CODE_CACHE_UPDATE=1, see src/cli/loader.ts).
+const scratch = mkdtempSync(join(tmpdir(), 'coord-build-'));
+try {
+  const env = {
+    ...process.env,
+    COORD_CODE_CACHE_UPDATE: '1',
+    COORD_HOLDER: 'build',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'build',
+    GIT_AUTHOR_EMAIL: 'build@localhost',
+    GIT_COMMITTER_NAME: 'build',
+    GIT_COMMITTER_EMAIL: 'build@localhost',
+  };
+  const run = (cmd, args, ok = [0]) => {
+    try {
+      execFileSync(cmd, args, { cwd: scratch, env, stdio: 'ignore' });
+    } catch (err) {
+      if (!ok.includes(err.status)) throw new Error(`build: ${cmd} ${args.join(' ')} exited ${err.status}`);
+    }
+  };
+  const coord = (args, ok) => run(process.execPath, [join(process.cwd(), 'dist/git-coord.mjs'), ...args], ok);
+  run('git', ['init', '-q', '-b', 'main']);
+  run('git', ['commit', '-q', '--allow-empty', '-m', 'init']);
+  coord(['claim', 't1', '--no-worktree']);
+  for (const args of [
+    ['show', 't1'],
+    ['show', 't1', '--json'],
+    ['status'],
+    ['status', '--json'],
+    ['list'],
+    ['list', '--json'],
+    ['renew', 't1'],
+    ['report', '--key', 't1'],
+    ['report', '--json'],
+    ['gate', 't1'],
+    ['doctor', '--json'],
+    ['release', 't1'],
+    ['claim', 't2', '--no-worktree', '--json'],
+    ['show', 'missing'],
+    ['--help'],
+  ])
+    coord(args, [0, 1, 2, 3, 4]);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       .fail((msg, err, usage) => {
         throw err ?? usageFailure(msg, (usage as unknown as YargsUsage).help());
       });
-    for (const cmd of commands) parser = parser.command(cmd);
+    for (const cmd of invoked(commands, args)) parser = parser.command(cmd);
     skipHelpCache(parser);
     if (args.length === 0) {
       process.stdout.write(`${(await parser.getHelp()).trimEnd()}\n`);
@@ -101,6 +101,21 @@ function usageFailure(msg: string, help: string): UsageError {
   }
   const text = /^Did you mean /.test(msg) ? `unknown command. ${msg}` : msg;
   return new UsageError(`${/[.?]$/.test(text) ? text : `${text}.`} ${hint}.`);
+}
+
+/**
+ * The command modules to register: only the one named by the first word of `argv` when that names one
+ * (yargs then builds and checks one command instead of all of them, ~2 ms of every start-up), else all
+ * of them (top-level `--help`, a typo that yargs' `recommendCommands` answers, no command at all).
+ * A subcommand's own help, options and errors are the same either way.
+ */
+function invoked<T extends { command?: string | readonly string[] }>(
+  all: readonly T[],
+  argv: string[],
+): readonly T[] {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const named = all.filter((c) => [c.command ?? []].flat().some((s) => s.split(' ')[0] === first));
+  return named.length === 1 ? named : all;
 }
 
 /**

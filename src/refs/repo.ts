@@ -2,6 +2,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RepositoryError } from '../errors.js';
 import { parseConfigList } from './config-list.js';
+import { discoverFromFiles } from './discover.js';
 import { git } from './git.js';
 import { currentHost, worktreeId } from './worktree-id.js';
 
@@ -27,14 +28,17 @@ export interface Repo {
 }
 
 /**
- * Discovers the repository from `cwd` with one `git rev-parse` call, so it works from any
- * subdirectory, any linked worktree, with `GIT_DIR` / `GIT_COMMON_DIR` set, and (read-only) in a bare
- * repository.
+ * Discovers the repository from `cwd`: from the files git itself reads for the common layouts (a main
+ * or linked worktree, any subdirectory; see {@link discoverFromFiles}), else with one `git rev-parse`
+ * call, so it works from any subdirectory, any linked worktree, with `GIT_DIR` / `GIT_COMMON_DIR`
+ * set, and (read-only) in a bare repository. Both give the same answer (test/refs/discover.test.ts).
  *
  * @throws RepositoryError `not-a-repository` outside a repository; `unsupported-ref-storage` when
  *   `extensions.refStorage` is anything but `files`; `unsupported-object-format` for SHA-256 repositories.
  */
 export function discoverRepo(cwd: string = process.cwd()): Repo {
+  const found = discoverFromFiles(cwd);
+  if (found) return repoAt(cwd, found.worktreeTop, found.gitDir, found.commonDir, false);
   // --show-toplevel goes last: in a bare repository it fails after the others have printed.
   const res = git(
     [
@@ -62,6 +66,10 @@ export function discoverRepo(cwd: string = process.cwd()): Repo {
   const isBare = lines[2] === 'true';
   const top = res.status === 0 && lines[3] ? realpathSync(lines[3]) : null;
   checkExtensions(commonDir);
+  return repoAt(cwd, top, gitDir, commonDir, isBare);
+}
+
+function repoAt(cwd: string, top: string | null, gitDir: string, commonDir: string, isBare: boolean): Repo {
   let config: Map<string, string> | undefined;
   return {
     worktreeTop: top,
