@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { DoctorOutput } from '../doctor/index.js';
-import { Lease } from '../records/schemas.js';
+import { Lease, MergeRecord } from '../records/schemas.js';
 
 /**
  * Schemas of the CLI's `--json` outputs (DESIGN §4), the contract tests validate against. Not imported
@@ -276,6 +276,47 @@ export const InitOutput = z
   })
   .check(d('git coord init --json'));
 
+/** `merge <key> --json`. */
+export const MergeOutput = z
+  .strictObject({
+    key: z.string().check(d('The lease key')),
+    branch: z.string().check(d("The lease's branch")),
+    into: z.string().check(d('The target branch')),
+    method: MergeRecord.shape.method,
+    head: z.string().check(d('The lease branch head that was merged')),
+    before: z.string().check(d('The target before')),
+    commit: z.string().check(d('The target after (equal to before for already-merged)')),
+    checkout: z
+      .nullable(z.string())
+      .check(d('The checkout of the target that was updated with it (e.g. the main worktree), or null')),
+    lease: Lease.check(d('The lease as it is now, with its merge record')),
+    recorded: z.boolean().check(d('False when the same merge was already recorded (nothing written)')),
+  })
+  .check(d('git coord merge --json'));
+
+/** `cleanup --json`. */
+export const CleanupOutput = z
+  .strictObject({
+    dryRun: z.boolean().check(d('--dry-run: nothing was removed')),
+    items: z.array(
+      z
+        .strictObject({
+          key: z.string(),
+          path: z.nullable(z.string()).check(d("The lease's worktree on this host, or null")),
+          branch: z.nullable(z.string()),
+          action: z
+            .enum(['removed', 'would-remove', 'kept'])
+            .check(d('removed; would-remove (with --dry-run); kept (see reason)')),
+          removed: z
+            .array(z.enum(['worktree', 'branch']))
+            .check(d('What was (or would be) removed; the branch only with --branches')),
+          reason: z.string().check(d('Merged into what, or what kept it (open, crashed, dirty, unmerged)')),
+        })
+        .check(d('One lease that left a worktree (or, with --branches, a branch)')),
+    ),
+  })
+  .check(d('git coord cleanup --json'));
+
 /**
  * Output schema per command (plus `lease` and `error`). Helper modules add theirs here (gate, report,
  * doctor).
@@ -300,4 +341,6 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   sync: SyncOutput,
   error: ErrorOutput,
   doctor: DoctorOutput,
+  merge: MergeOutput,
+  cleanup: CleanupOutput,
 };

@@ -84,6 +84,19 @@ export const DoctorOutput = z
         fixed: z.boolean().check(d('True when --fix repaired it')),
       }),
     ),
+    notes: z.optional(
+      z
+        .array(
+          z.strictObject({
+            kind: z
+              .enum(['kept-worktree'])
+              .check(d('kept-worktree: the worktree of a closed lease, kept (git coord cleanup removes it)')),
+            path: z.string().check(d('Absolute path of the worktree')),
+            message: z.string().check(d('Whose it is, whether it is clean, and the next action')),
+          }),
+        )
+        .check(d('Things worth knowing that are not problems (absent when there are none)')),
+    ),
   })
   .check(d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'));
 export type DoctorReport = z.infer<typeof DoctorOutput>;
@@ -293,8 +306,9 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     }
   }
 
-  problems.push(...worktreeProblems(ctx, await liveLeases(), opts.fix));
-  return { problems };
+  const worktrees = worktreeProblems(ctx, await liveLeases(), opts.fix);
+  problems.push(...worktrees.problems);
+  return worktrees.kept.length ? { problems, notes: worktrees.kept } : { problems };
 }
 
 function withFix(message: string, fixed: boolean): string {

@@ -22,12 +22,25 @@ export interface WorktreeProblem {
   fixed: boolean;
 }
 
+/** A worktree a closed lease left behind: not a problem (`git coord cleanup` decides about it). */
+export interface KeptWorktree {
+  kind: 'kept-worktree';
+  path: string;
+  message: string;
+}
+
+/** What {@link worktreeProblems} found. */
+export interface WorktreeFindings {
+  problems: WorktreeProblem[];
+  /** Worktrees of closed leases, kept on purpose (`release` keeps the worktree by default). */
+  kept: KeptWorktree[];
+}
+
 /**
  * Compares the worktrees git knows (`git worktree list --porcelain`) with the leases of this host:
  *
  * - `orphan-worktree`: a registered worktree whose directory exists inside the configured worktrees
- *   directory (`worktrees.dir` under the main worktree) that no open or crashed lease of this host
- *   names (none ever did, or its lease is closed). Never removed, even with `fix`: it may hold
+ *   directory (`worktrees.dir` under the main worktree) that no lease of this host ever named. Never removed, even with `fix`: it may hold
  *   uncommitted changes or commits that exist nowhere else. The message says whether it is dirty and
  *   gives the exact command (`git worktree remove <path>`, which itself refuses a dirty worktree and
  *   keeps the branch), or how to adopt it (`git coord claim <key> --worktree <path>`).
@@ -38,13 +51,16 @@ export interface WorktreeProblem {
  *   lease that still names the path is left for its holder (release, then claim again) and the
  *   problem stays unfixed.
  *
+ * - `kept-worktree` (not a problem, listed in `kept`): a worktree whose latest lease is closed. A plain
+ *   `release` keeps its worktree on purpose; `git coord cleanup` removes it once it is clean and merged.
+ *
  * A bare repository has no worktrees directory: only leases naming missing directories are checked.
  */
 export function worktreeProblems(
   ctx: LeaseContext,
   leases: readonly Lease[],
   fix: boolean,
-): WorktreeProblem[] {
+): WorktreeFindings {
   const { repo, config, host } = ctx;
   const mainTop = mainTopOf(repo);
   const cwd = gitCwd(repo, mainTop);
@@ -65,6 +81,7 @@ export function worktreeProblems(
   }
 
   const out: WorktreeProblem[] = [];
+  const kept: KeptWorktree[] = [];
   const seen = new Set<string>();
   for (const w of registered) {
     const path = realish(w.path);
@@ -75,7 +92,9 @@ export function worktreeProblems(
       if (!lease && !inDir(path)) continue; // not ours: left to git worktree prune
       out.push(missingRegistered(cwd, w, path, lease ?? null, fix));
     } else if (!lease && inDir(path)) {
-      out.push(orphan(w, path, closed.get(path) ?? null, config.link));
+      const owner = closed.get(path);
+      if (owner) kept.push(keptWorktree(w, path, owner, config.link));
+      else out.push(orphan(w, path, config.link));
     }
   }
   for (const [path, lease] of holding) {
@@ -87,7 +106,9 @@ export function worktreeProblems(
       fixed: false,
     });
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const byPath = (a: { path: string }, b: { path: string }) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return { problems: out.sort(byPath), kept: kept.sort(byPath) };
 }
 
 function branchName(w: GitWorktree): string {
@@ -126,36 +147,41 @@ function missingRegistered(
   return { kind: 'missing-worktree', path, message, fixed: pruned && !lease };
 }
 
-function orphan(
-  w: GitWorktree,
-  path: string,
-  closed: Lease | null,
-  link: readonly string[],
-): WorktreeProblem {
-  const owner = closed
-    ? `its lease ${closed.key} is closed${closed.outcome ? ` (${closed.outcome})` : ''}`
-    : 'no lease names it';
+/** "it is clean" / "it has N uncommitted change(s)…" / unreadable. */
+function cleanliness(path: string, link: readonly string[]): string {
   let dirty: string[] | null = null;
   try {
-    dirty = dirtyEntries(w.path, link);
+    dirty = dirtyEntries(path, link);
   } catch (err) {
     if (!(err instanceof CoordError)) throw err;
   }
-  const state =
-    dirty === null
-      ? 'its status could not be read; check it with `git -C <path> status`'
-      : dirty.length > 0
-        ? `it has ${dirty.length} uncommitted change(s): commit or discard them first`
-        : 'it is clean';
-  const key = closed ? closed.key : '<key>';
+  return dirty === null
+    ? 'its status could not be read; check it with `git -C <path> status`'
+    : dirty.length > 0
+      ? `it has ${dirty.length} uncommitted change(s): commit or discard them first`
+      : 'it is clean';
+}
+
+function orphan(w: GitWorktree, path: string, link: readonly string[]): WorktreeProblem {
   const branch = w.branch ? ` --branch ${w.branch.replace(/^refs\/heads\//, '')}` : '';
   return {
     kind: 'orphan-worktree',
     path,
     message:
-      `worktree on ${branchName(w)} is in the worktrees directory but ${owner}; ${state}. Not removed ` +
-      `automatically: remove it with \`git worktree remove ${w.path}\` (the branch and its commits are ` +
-      `kept), or adopt it with \`git coord claim ${key}${branch} --worktree ${w.path}\``,
+      `worktree on ${branchName(w)} is in the worktrees directory but no lease names it; ${cleanliness(w.path, link)}. ` +
+      `Not removed automatically: remove it with \`git worktree remove ${w.path}\` (the branch and its commits are ` +
+      `kept), or adopt it with \`git coord claim <key>${branch} --worktree ${w.path}\``,
     fixed: false,
+  };
+}
+
+function keptWorktree(w: GitWorktree, path: string, closed: Lease, link: readonly string[]): KeptWorktree {
+  return {
+    kind: 'kept-worktree',
+    path,
+    message:
+      `worktree on ${branchName(w)} of lease ${closed.key}, closed (${closed.outcome ?? '?'}), was kept; ` +
+      `${cleanliness(w.path, link)}. \`git coord cleanup\` removes it once it is clean and merged ` +
+      `(\`--dry-run\` says why it keeps one); \`git coord claim ${closed.key}\` works in it again`,
   };
 }

@@ -167,7 +167,7 @@ describe('git coord doctor: dead holders', () => {
 });
 
 describe('git coord doctor: worktrees', () => {
-  it('reports orphan worktrees with the command to remove them and never deletes one, even with --fix', async () => {
+  it("reports orphan worktrees with the command to remove them and never deletes one, even with --fix; a released lease's kept worktree is a note pointing to cleanup", async () => {
     const { dir } = coordRepo();
     // a worktree git-coord provisioned and whose lease is still open: fine
     expect((await coord(dir, ['claim', '81', '--json'])).code).toBe(0);
@@ -186,13 +186,20 @@ describe('git coord doctor: worktrees', () => {
     const check = await doctor(dir);
     expect(check.code).toBe(1);
     expect(check.report.problems.map((p) => [p.kind, p.path, p.fixed])).toEqual([
-      ['orphan-worktree', join(wtDir, '82'), false],
       ['orphan-worktree', join(wtDir, 'dirty'), false],
       ['orphan-worktree', join(wtDir, 'manual'), false],
     ]);
-    const [closed, dirty, manual] = check.report.problems;
-    expect(closed!.message).toMatch(/branch coord\/82 .*its lease 82 is closed \(released\); it is clean/);
-    expect(closed!.message).toContain(`git worktree remove ${join(wtDir, '82')}`);
+    const [dirty, manual] = check.report.problems;
+    expect(check.report.notes).toEqual([
+      {
+        kind: 'kept-worktree',
+        path: join(wtDir, '82'),
+        message: expect.stringContaining('git coord cleanup'),
+      },
+    ]);
+    expect(check.report.notes![0]!.message).toMatch(
+      /branch coord\/82 of lease 82, closed \(released\), was kept; it is clean/,
+    );
     expect(dirty!.message).toMatch(/no lease names it; it has 1 uncommitted change\(s\)/);
     expect(manual!.message).toContain(
       `git coord claim <key> --branch manual --worktree ${join(wtDir, 'manual')}`,
@@ -203,17 +210,13 @@ describe('git coord doctor: worktrees', () => {
     expect(fixed.report.problems.map((p) => [p.kind, p.fixed])).toEqual([
       ['orphan-worktree', false],
       ['orphan-worktree', false],
-      ['orphan-worktree', false],
     ]);
     for (const name of ['81', '82', 'dirty', 'manual']) expect(existsSync(join(wtDir, name))).toBe(true);
     expect(existsSync(join(wtDir, 'dirty', 'work.txt'))).toBe(true);
 
     // the command the message gives works on the clean one; the dirty one needs the user
     sh(dir, 'worktree', 'remove', join(wtDir, 'manual'));
-    expect((await doctor(dir)).report.problems.map((p) => p.path)).toEqual([
-      join(wtDir, '82'),
-      join(wtDir, 'dirty'),
-    ]);
+    expect((await doctor(dir)).report.problems.map((p) => p.path)).toEqual([join(wtDir, 'dirty')]);
   });
 
   it('reports worktrees whose directory is gone; --fix removes only git registration, a lease keeps it reported', async () => {

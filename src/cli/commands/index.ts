@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { claimCommand } from './claim.js';
+import { cleanupCommand } from './cleanup.js';
 import { clearCommand } from './clear.js';
 import { crashCommand } from './crash.js';
 import { doctorCommand } from './doctor.js';
@@ -36,6 +37,7 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   gateCommand,
   reportCommand,
   mergeCommand,
+  cleanupCommand,
   doctorCommand,
   syncCommand,
   initCommand,

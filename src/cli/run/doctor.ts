@@ -18,11 +18,19 @@ export async function run(args: DoctorArgs, cwd: string = process.cwd()): Promis
 /** Human output: one line per problem, then a summary and the next action. */
 export function formatDoctor(report: DoctorReport, fix: boolean): string {
   const { problems } = report;
-  if (problems.length === 0) return `${colors.green('ok')}: no problems found in refs/coord`;
-  const lines = problems.map((p) => {
-    const tag = p.fixed ? colors.green('fixed  ') : colors.yellow('problem');
-    return `${tag} ${p.kind.padEnd(14)} ${displaySafe(p.ref ?? p.path ?? '')}\n        ${displaySafe(p.message)}`;
-  });
+  const notes = (report.notes ?? []).map(
+    (n) =>
+      `${colors.dim('note   ')} ${n.kind.padEnd(14)} ${displaySafe(n.path)}\n        ${displaySafe(n.message)}`,
+  );
+  if (problems.length === 0)
+    return [...notes, `${colors.green('ok')}: no problems found in refs/coord`].join('\n');
+  const lines = [...notes];
+  lines.push(
+    ...problems.map((p) => {
+      const tag = p.fixed ? colors.green('fixed  ') : colors.yellow('problem');
+      return `${tag} ${p.kind.padEnd(14)} ${displaySafe(p.ref ?? p.path ?? '')}\n        ${displaySafe(p.message)}`;
+    }),
+  );
   const remaining = problems.filter((p) => !p.fixed).length;
   lines.push(
     remaining === 0

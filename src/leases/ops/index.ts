@@ -14,6 +14,7 @@ export {
   startAttempt,
 } from './attempt.js';
 export { type ClaimOptions, type ClaimResult, claim } from './claim.js';
+export { type CleanupItem, type CleanupOptions, cleanup } from './cleanup.js';
 export { type ClearOptions, type ClearResult, clear } from './clear.js';
 export { type CrashOptions, crash } from './crash.js';
 export { type DoneOptions, done } from './done.js';
