@@ -195,6 +195,60 @@ export const HooksStatusOutput = z
   })
   .check(d('git coord hooks status --json'));
 
+/** `hooks install|uninstall --server --json`. */
+export const ServerHooksReportOutput = z
+  .strictObject({
+    repository: z.string().check(d('The bare repository (its git dir)')),
+    actions: z.array(
+      z.strictObject({
+        action: z
+          .enum([
+            'installed',
+            'updated',
+            'unchanged',
+            'chained',
+            'kept-foreign',
+            'removed',
+            'restored',
+            'absent',
+            'configured',
+            'unconfigured',
+          ])
+          .check(d('configured / unconfigured: receive.advertisePushOptions set / unset')),
+        path: z.string(),
+        detail: z.string(),
+      }),
+    ),
+  })
+  .check(d('git coord hooks install|uninstall --server --json'));
+
+/** `hooks status --server --json`. */
+export const ServerHooksStatusOutput = z
+  .strictObject({
+    repository: z.string(),
+    hook: z.strictObject({
+      path: z.string().check(d('The pre-receive hook file')),
+      state: z.enum(['installed', 'outdated', 'missing', 'foreign']),
+      chained: z.boolean().check(d('A pre-receive hook that was there before is kept and runs first')),
+      detail: z.string(),
+    }),
+    advertisePushOptions: z.boolean().check(d('receive.advertisePushOptions is true (git push -o works)')),
+    config: z
+      .nullable(z.string())
+      .check(d('Where gates and protect come from (HEAD:.coord/config.json), or null')),
+    protect: z
+      .array(z.string())
+      .check(d("Protected branch patterns applied (committed config + server's coord.protect)")),
+    pushers: z
+      .record(z.string(), z.array(z.string()))
+      .check(
+        d(
+          'Pusher map coord-pusher.<name>.holder: pusher name → holder ids ("*" = any); empty = not enforced',
+        ),
+      ),
+  })
+  .check(d('git coord hooks status --server --json'));
+
 /** `init --json`. */
 /** What a fetch of the team remote changed in the mirror (sync, init --remote). */
 export const MirrorReportOutput = z
@@ -337,6 +391,8 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodMiniType> = {
   report: ReportOutput,
   'hooks-install': HooksReportOutput,
   'hooks-status': HooksStatusOutput,
+  'hooks-server': ServerHooksReportOutput,
+  'hooks-server-status': ServerHooksStatusOutput,
   init: InitOutput,
   sync: SyncOutput,
   error: ErrorOutput,

@@ -13,6 +13,7 @@ import { mergeCommand } from './merge.js';
 import { releaseCommand } from './release.js';
 import { renewCommand } from './renew.js';
 import { reportCommand } from './report.js';
+import { serverHookCommand } from './server-hook.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
@@ -42,4 +43,5 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   syncCommand,
   initCommand,
   hooksCommand,
+  serverHookCommand,
 ];

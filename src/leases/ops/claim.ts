@@ -11,6 +11,7 @@ import { describeHolder, LeaseHeldError, LeaseStaleError, WorktreeError } from '
 import { describeStale, type StaleReason } from '../liveness.js';
 import { acquireLease, branchForKey, crashLease, renewLease, takeOverLease } from '../model.js';
 import { ProvisionLock } from '../provision-lock.js';
+import { writePushOptions } from '../push-options.js';
 import { readLease } from '../state.js';
 import {
   ensureExcluded,
@@ -102,8 +103,17 @@ function decideClaim(
  * lock; if the transaction fails or loses the race the worktree (and the branch, if created) are
  * removed again. A registered worktree for this key is reused; an unknown directory at the path is
  * refused; a leftover branch without a lease is adopted (`git worktree add PATH B`, its commits kept).
+ * Then the worktree gets the lease's push options when wanted (src/leases/push-options.ts).
  */
 export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResult> {
+  const result = await acquire(ctx, opts);
+  const warning = writePushOptions(ctx, result.lease);
+  if (warning) result.warnings.push(warning);
+  return result;
+}
+
+/** The claim itself, without the push options. */
+async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResult> {
   const { repo, config } = ctx;
   assertKey(opts.key);
   if (opts.branch !== undefined) assertBranch(opts.branch);

@@ -4,6 +4,7 @@ import { type LeaseContext, observedOf, staleOf } from '../context.js';
 import { describeHolder, LeaseStateError } from '../errors.js';
 import { expiresAt, formatAge } from '../liveness.js';
 import { takeOverLease } from '../model.js';
+import { writePushOptions } from '../push-options.js';
 import { transact } from '../write.js';
 import { auditEvent, mustRead, takeoverReason, writeLease } from './write-lease.js';
 
@@ -30,7 +31,7 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
       'reason-required',
     );
   }
-  return transact(ctx, async () => {
+  const taken = await transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
     const lease = cur.record;
     const nowMs = ctx.now().getTime();
@@ -68,4 +69,6 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
       }),
     );
   });
+  writePushOptions(ctx, taken); // best effort: the token moved; a failure leaves the old options there
+  return taken;
 }
