@@ -1,9 +1,15 @@
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatAge, type ProcessProbe } from '../leases/liveness.js';
-import { PROVISION_LOCK } from '../leases/provision-lock.js';
+import {
+  breakStaleLock,
+  describeOwner,
+  EMPTY_LOCK_GRACE_MS,
+  judgeLock,
+  PROVISION_LOCK,
+  snapshotLock,
+} from '../leases/provision-lock.js';
 import type { Repo } from '../refs/repo.js';
-import { removeStaleLock, STALE_LOCK_MS } from './locks.js';
+import { STALE_LOCK_MS } from './locks.js';
 
 /** One problem with the provisioning lock (the shape of a doctor problem). */
 export interface ProvisionLockProblem {
@@ -13,28 +19,14 @@ export interface ProvisionLockProblem {
   fixed: boolean;
 }
 
-/** The `<pid> <host>` a claim writes into the lock; nulls when unreadable or empty. */
-function readOwner(path: string): { pid: number | null; host: string | null; text: string } {
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { pid: null, host: null, text };
-  }
-  const [pid, host] = text.trim().split(' ');
-  const n = Number(pid);
-  return { pid: Number.isSafeInteger(n) && n > 0 ? n : null, host: host || null, text };
-}
-
 /**
  * Checks `<common dir>/coord-provision.lock`, held by a claim while it provisions a worktree
- * (src/leases/provision-lock.ts):
- * - holder on this host and alive: fine while younger than 60 s; older, reported as `lock-held`
- *   (never removed);
- * - holder on this host and gone: `stale-lock`; `fix` removes it only once it is older than 60 s
- *   (and still holds the same owner), the same age rule as ref locks;
- * - no readable owner: `lock-held` while younger than 60 s, else `stale-lock` (removable);
- * - holder on another host (its process cannot be checked): `lock-held`, never removed.
+ * (src/leases/provision-lock.ts), judged as a claim judges it:
+ * - owner on this host and running: fine while younger than 60 s; older, `lock-held` (never removed);
+ * - owner on this host gone, or its pid reused: `stale-lock`; `fix` removes it at once (the same safe
+ *   break a claim makes, so a claim racing doctor cannot lose a fresh lock);
+ * - no owner written: `lock-held` for the first 5 s (a claim starting), then `stale-lock` (removable);
+ * - owner on another host (its process cannot be checked): `lock-held`, never removed.
  */
 export function provisionLockProblem(
   repo: Pick<Repo, 'commonDir'>,
@@ -44,62 +36,57 @@ export function provisionLockProblem(
   now: number,
 ): ProvisionLockProblem | null {
   const path = join(repo.commonDir, PROVISION_LOCK);
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (!st?.isFile()) return null;
-  const ageMs = Math.max(0, now - st.mtimeMs);
-  const age = formatAge(ageMs);
-  const old = ageMs >= STALE_LOCK_MS;
-  const owner = readOwner(path);
-  const rm = `rm ${path}`;
-  const remove = (): boolean =>
-    fix && old && readOwner(path).text === owner.text && removeStaleLock(path, now);
-
-  if (owner.pid !== null && owner.host === host) {
-    if (probe.alive(owner.pid)) {
-      if (!old) return null;
+  const seen = snapshotLock(path);
+  if (!seen) return null;
+  const age = formatAge(Math.max(0, now - seen.mtimeMs));
+  const verdict = judgeLock(seen, host, probe, now);
+  const owner = describeOwner(seen);
+  switch (verdict) {
+    case 'live':
+      if (now - seen.mtimeMs < STALE_LOCK_MS) return null;
       return {
         kind: 'lock-held',
         path,
-        message: `${PROVISION_LOCK} is ${age} old and its holder, process ${owner.pid}, is still running (a claim provisioning a worktree); left alone`,
+        message:
+          `${PROVISION_LOCK} is ${age} old and its holder, ${owner}, is still running (a claim provisioning a ` +
+          `worktree); left alone. If that process is stuck, stop it (\`kill ${seen.owner.pid}\`): the next claim ` +
+          'or `git coord doctor --fix` then removes the lock',
         fixed: false,
       };
+    case 'foreign':
+      return {
+        kind: 'lock-held',
+        path,
+        message:
+          `${PROVISION_LOCK} (${age} old) is held by ${owner}, which cannot be checked from ${host}; ` +
+          `if no git-coord claim is running on ${seen.owner.host}, remove it: \`rm ${path}\``,
+        fixed: false,
+      };
+    case 'starting':
+      return {
+        kind: 'lock-held',
+        path,
+        message:
+          `${PROVISION_LOCK} is ${age} old and names no owner yet: probably a claim starting; left alone ` +
+          `(if it still names none after ${EMPTY_LOCK_GRACE_MS / 1000}s, the next claim or \`git coord doctor --fix\` removes it)`,
+        fixed: false,
+      };
+    default: {
+      const fixed = fix && (breakStaleLock(seen, host, probe) || snapshotLock(path) === null);
+      const why =
+        verdict === 'dead'
+          ? `was left by ${owner}, which is gone (or its pid now runs another program): a claim crashed while provisioning a worktree`
+          : 'names no owner: left by a claim killed while creating it';
+      return {
+        kind: 'stale-lock',
+        path,
+        message:
+          `${PROVISION_LOCK} (${age} old) ${why}` +
+          (fixed
+            ? ': removed'
+            : '; the next claim removes it by itself, `git coord doctor --fix` removes it now'),
+        fixed,
+      };
     }
-    const fixed = remove();
-    return {
-      kind: 'stale-lock',
-      path,
-      message:
-        `${PROVISION_LOCK} (${age} old) was left by process ${owner.pid} on ${host}, which is gone: a claim crashed ` +
-        `while provisioning a worktree and every claim with a worktree now fails` +
-        (fixed
-          ? ': removed'
-          : old
-            ? ` (\`git coord doctor --fix\` removes it, or \`${rm}\`)`
-            : `; \`git coord doctor --fix\` removes it once it is ${STALE_LOCK_MS / 1000}s old (or \`${rm}\`)`),
-      fixed,
-    };
   }
-  if (owner.pid !== null && owner.host !== null) {
-    return {
-      kind: 'lock-held',
-      path,
-      message: `${PROVISION_LOCK} (${age} old) is held by process ${owner.pid} on host ${owner.host}, which cannot be checked from ${host}; if that claim is gone, \`${rm}\``,
-      fixed: false,
-    };
-  }
-  if (!old) {
-    return {
-      kind: 'lock-held',
-      path,
-      message: `${PROVISION_LOCK} is ${age} old with no owner yet: probably a claim starting; left alone`,
-      fixed: false,
-    };
-  }
-  const fixed = remove();
-  return {
-    kind: 'stale-lock',
-    path,
-    message: `${PROVISION_LOCK} is ${age} old and names no owner: left by a crashed claim${fixed ? ': removed' : ` (\`git coord doctor --fix\` removes it, or \`${rm}\`)`}`,
-    fixed,
-  };
 }

@@ -89,7 +89,7 @@ export {
   type TakeoverOptions,
   takeover,
 } from './ops/index.js';
-export { PROVISION_LOCK, ProvisionLock, StaleProvisionLockError } from './provision-lock.js';
+export { PROVISION_LOCK, ProvisionLock, ProvisionLockHeldError } from './provision-lock.js';
 export {
   currentBranch,
   type IndexEntry,

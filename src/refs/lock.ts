@@ -30,7 +30,8 @@ export class LockTimeoutError extends CoordError {
       'lock-timeout',
       `unable to create '${lockPath}': File exists (lock ${age}; waited ${timeoutMs} ms). ` +
         'Another git or git-coord process seems to be running in this repository. If none is, ' +
-        'the lock was left by a crash: remove it (`git coord doctor --fix` removes stale coord locks).',
+        `the lock was left by a crash: remove it (\`rm ${lockPath}\`; \`git coord doctor --fix\` removes ` +
+        'coord ref locks once they are 60 s old).',
       ExitCode.error,
     );
     this.lockPath = lockPath;

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { findCoordLocks } from '../../doctor/locks.js';
 import { UsageError } from '../../errors.js';
 import type { AuditEvent, Holder, Lease, WorktreeRef } from '../../records/schemas.js';
 import type { StoredRecord } from '../../records/store.js';
 import { git } from '../../refs/git.js';
+import { LockTimeoutError } from '../../refs/lock.js';
 import { assertBranch, assertKey } from '../../refs/names.js';
 import { worktreeId } from '../../refs/repo.js';
 import { type LeaseContext, mainHead, mainTopOf, observedOf, staleOf } from '../context.js';
@@ -129,7 +131,13 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
     return transact(ctx, () => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
   }
 
-  const lock = ProvisionLock.acquire(repo, ctx.host, opts.provisionTimeoutMs);
+  const lock = ProvisionLock.acquire(repo, ctx.host, opts.provisionTimeoutMs, ctx.probe);
+  if (lock.broke) {
+    warnings.push(
+      `removed the claim lock left by ${lock.broke}: a claim crashed while provisioning a worktree; ` +
+        '`git worktree list` shows what it left (claiming its key again reuses that worktree)',
+    );
+  }
   let provision: ProvisionResult | null = null;
   let branch = '';
   try {
@@ -172,6 +180,14 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
       claimAttempt(ctx, opts, ttlSeconds, baseRef ?? base, made, warnings, branch),
     );
   } catch (err) {
+    if (lock.broke && err instanceof LockTimeoutError) {
+      // The crashed claim whose lock was broken may have left ref locks too (they name no owner).
+      const others = findCoordLocks(repo)
+        .map((l) => l.path)
+        .filter((p) => p !== err.lockPath);
+      if (others.length)
+        err.message += ` The crashed claim may also have left these; remove them too if no git command is running: rm ${others.join(' ')}`;
+    }
     if (provision) {
       const problems = rollbackWorktree(repo, mainTopOf(repo), provision, branch);
       // The caller only sees the error: it carries what could not be undone.
