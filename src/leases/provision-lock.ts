@@ -197,7 +197,7 @@ export class ProvisionLockHeldError extends CoordError {
         ? `is held by ${describeOwner(s)}, another host, so whether that claim still runs cannot be checked from ${host}. ` +
           `If no git-coord claim is running on ${s.owner.host}, remove it: \`rm ${s.path}\``
         : verdict === 'live'
-          ? `is held by ${describeOwner(s)}, still running: a claim provisioning a worktree (lock ${age} old). ` +
+          ? `is held by ${describeOwner(s)}, still running: a claim provisioning a worktree, or a merge (lock ${age} old). ` +
             `Wait for it and retry; if that process is stuck, stop it (\`kill ${s.owner.pid}\`): its lock is then removed by the next claim`
           : `names no owner yet (${age} old): a claim is starting. Retry in a few seconds`;
     super('provision-lock-held', `waited ${formatAge(waitedMs)} for the claim lock: ${s.path} ${what}.`);
