@@ -3,8 +3,18 @@
  * itself with SIGKILL right here (as `kill -9` would, no cleanup, no exit handlers). Points:
  * `ref-locked` (all ref locks held, nothing written), `ref-written` (new value in the `.lock` file,
  * before the rename), `packed-locked` (`packed-refs.lock` held), `blob-temp` (object temp file
- * written, not yet linked). Costs one environment lookup when unset.
+ * written, not yet linked). `<point>:<scope>` fires only while {@link faultScope} is `<scope>` (e.g.
+ * the verb of one write among several in a process). Costs one environment lookup when unset.
  */
+let scope = '';
+
+/** Names the write in progress, for `<point>:<scope>` faults. */
+export function faultScope(name: string): void {
+  scope = name;
+}
+
 export function faultPoint(point: string): void {
-  if (process.env.GIT_COORD_TEST_FAULT === point) process.kill(process.pid, 'SIGKILL');
+  const fault = process.env.GIT_COORD_TEST_FAULT;
+  if (fault === undefined) return;
+  if (fault === point || fault === `${point}:${scope}`) process.kill(process.pid, 'SIGKILL');
 }

@@ -13,6 +13,7 @@ import { mergeCommand } from './merge.js';
 import { releaseCommand } from './release.js';
 import { renewCommand } from './renew.js';
 import { reportCommand } from './report.js';
+import { runCommand } from './run.js';
 import { serverHookCommand } from './server-hook.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
@@ -39,6 +40,7 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   reportCommand,
   mergeCommand,
   cleanupCommand,
+  runCommand,
   doctorCommand,
   syncCommand,
   initCommand,

@@ -19,6 +19,8 @@ export interface StartAttemptOptions {
   maxAttempts?: number;
   /** A new holder record to store (the runner as `holder.pid`). */
   holderRecord?: Holder;
+  /** A new TTL, seconds. */
+  ttlSeconds?: number;
 }
 
 /**
@@ -63,10 +65,10 @@ export async function startAttempt(
       throw new AttemptBudgetError(opts.key, opts.maxAttempts, lease.attempts ?? []);
     }
     const next = {
-      ...renewLease(lease, now, { holder: opts.holderRecord }),
+      ...renewLease(lease, now, { holder: opts.holderRecord, ttlSeconds: opts.ttlSeconds }),
       attempts: beginAttempt({ ...lease, holder: opts.holderRecord ?? lease.holder }, opts.pid, now),
     };
-    await writeLease(ctx, 'run', opts.holder, cur, next);
+    await writeLease(ctx, 'run-start', opts.holder, cur, next);
     return { lease: next, attempt: next.attempts.at(-1)! };
   });
 }
@@ -93,6 +95,6 @@ export async function endAttempt(ctx: LeaseContext, opts: EndAttemptOptions): Pr
     const renewed = renewLease(cur.record, now, { holder: opts.holderRecord });
     const attempts = finishAttempt(cur.record.attempts, opts.end, now);
     const next = attempts ? { ...renewed, attempts } : renewed;
-    return writeLease(ctx, 'run', opts.holder, cur, next);
+    return writeLease(ctx, 'run-end', opts.holder, cur, next);
   });
 }

@@ -10,6 +10,7 @@ import {
   WorktreeType,
 } from '../../records/schemas.js';
 import { CorruptRecordError, type StoredRecord, writeRecord } from '../../records/store.js';
+import { faultScope } from '../../refs/fault.js';
 import { assertKey } from '../../refs/names.js';
 import { readObject } from '../../refs/objects.js';
 import type { Repo } from '../../refs/repo.js';
@@ -117,6 +118,7 @@ export async function writeLease(
   next: Lease,
   audit?: Omit<AuditEvent, 'schema'>,
 ): Promise<Lease> {
+  faultScope(verb);
   next = await stamp(ctx, next);
   const writes = await indexWrites(ctx, next.key, cur?.record ?? null, next);
   writes.unshift({
