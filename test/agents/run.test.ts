@@ -48,18 +48,25 @@ describe('git coord run: heartbeats', () => {
       'for i in 1 2 3; do sleep 2; echo "$i" > "step-$i"; git add "step-$i"; git commit -qm "step $i"; done',
     );
     const run = start(dir, ['run', 'w', '--ttl', '2s', '--', work], as('agent-a'));
-    let exited = false;
+    let exitedAt = 0;
     void run.result.then(() => {
-      exited = true;
+      exitedAt = Date.now();
     });
-    const seen: Array<{ state: string; stale: string | null; pid: number | null }> = [];
+    // A look from outside every 0.5 s (each a real `git coord show` process, not waiting for the last).
+    const looks: Array<Promise<{ at: number; state: string; stale: string | null; pid: number | null }>> = [];
     await waitFor('the lease', () => (record(dir, 'refs/coord/leases/w') ? true : undefined));
-    while (!exited) {
-      const l = await showLease(dir, 'w');
-      if (exited) break;
-      seen.push({ state: l.state, stale: l.stale, pid: l.holder.pid });
+    while (!exitedAt) {
+      looks.push(
+        showLease(dir, 'w').then((l) => ({
+          at: Date.now(),
+          state: l.state,
+          stale: l.stale,
+          pid: l.holder.pid,
+        })),
+      );
       await sleep(500);
     }
+    const seen = (await Promise.all(looks)).filter((l) => l.at < exitedAt).map(({ at, ...l }) => l);
     const res = await run.result;
     expect(res.code, res.stderr).toBe(0);
     // Every look while it ran: open, not stale, held by the runner's pid.
