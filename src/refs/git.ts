@@ -21,6 +21,9 @@ export interface GitResult {
   stderr: string;
 }
 
+/** The `-c` options of every git call (see {@link git}). */
+export const GIT_CONFIG_OPTIONS: ReadonlyArray<[string, string]> = [['core.warnAmbiguousRefs', 'false']];
+
 /**
  * Runs the real `git` binary synchronously. Always passes `-c core.warnAmbiguousRefs=false`
  * (DESIGN §3: without it `git update-ref` loses CAS updates while `git pack-refs` runs).
@@ -28,7 +31,7 @@ export interface GitResult {
  * @throws GitCommandError when git exits non-zero and `allowFailure` is not set.
  */
 export function git(args: readonly string[], opts: GitOptions): GitResult {
-  const full = ['-c', 'core.warnAmbiguousRefs=false', ...args];
+  const full = [...GIT_CONFIG_OPTIONS.flatMap(([k, v]) => ['-c', `${k}=${v}`]), ...args];
   // node:child_process is loaded on first use: most read commands never start git (~1 ms of start-up).
   const res = process.getBuiltinModule('node:child_process').spawnSync('git', full, {
     cwd: opts.cwd,

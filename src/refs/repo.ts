@@ -1,9 +1,10 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RepositoryError } from '../errors.js';
+import { readConfigFiles } from './config-files.js';
 import { parseConfigList } from './config-list.js';
 import { discoverFromFiles } from './discover.js';
-import { git } from './git.js';
+import { GIT_CONFIG_OPTIONS, git } from './git.js';
 import { currentHost, worktreeId } from './worktree-id.js';
 
 export { currentHost, worktreeId };
@@ -78,15 +79,21 @@ function repoAt(cwd: string, top: string | null, gitDir: string, commonDir: stri
     isLinked: gitDir !== commonDir,
     isBare,
     config() {
-      config ??= readConfig(cwd);
+      config ??= readConfig(cwd, commonDir);
       return config;
     },
   };
 }
 
-/** Reads `git config --list -z` into a map (last value wins, as git's own lookup). */
-function readConfig(cwd: string): Map<string, string> {
-  return parseConfigList(git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout);
+/**
+ * `git config --list -z` as a map (last value wins, as git's own lookup): from the config files
+ * themselves when that gives git's answer exactly (src/refs/config-files.ts), else from git.
+ */
+function readConfig(cwd: string, commonDir: string): Map<string, string> {
+  return (
+    readConfigFiles(commonDir, GIT_CONFIG_OPTIONS) ??
+    parseConfigList(git(['config', '--list', '-z'], { cwd, allowFailure: true }).stdout)
+  );
 }
 
 /** Refuses repositories this ref store cannot serve, reading the common dir's own config file. */
