@@ -121,16 +121,22 @@ export function ensureWorktree(input: ProvisionInput): ProvisionResult {
   const cwd = gitCwd(repo, input.mainTop);
   const path = realish(input.path);
   const warnings: string[] = [];
-  const worktrees = listWorktrees(cwd);
+  let worktrees = listWorktrees(cwd);
   const here = worktrees.find((w) => w.path === path);
   const branchRef = `refs/heads/${branch}`;
-  if (here) {
-    if (here.prunable || !existsSync(path)) {
+  if (here && (here.prunable || !existsSync(path))) {
+    // git still registers a worktree here but its directory is gone: drop that registration (only
+    // git's bookkeeping; the branch and its commits stay) and make the worktree again below.
+    const rm = git(['worktree', 'remove', path], { cwd, allowFailure: true });
+    if (rm.status !== 0) {
       throw new WorktreeError(
         'worktree-missing',
-        `a worktree is registered at ${path} but its directory is gone; run \`git worktree prune\` and retry`,
+        `a worktree is registered at ${path} but its directory is gone, and \`git worktree remove ${path}\` ` +
+          `failed: ${rm.stderr.trim()}. If it is locked (\`git worktree unlock ${path}\`), unlock it and retry`,
       );
     }
+    worktrees = listWorktrees(cwd);
+  } else if (here) {
     if (here.branch !== branchRef) {
       throw new WorktreeError(
         'worktree-branch',
@@ -147,7 +153,7 @@ export function ensureWorktree(input: ProvisionInput): ProvisionResult {
       warnings,
     };
   }
-  refuseUnknownPath(path);
+  refuseUnknownPath(path, input.mainTop);
   const elsewhere = worktrees.find((w) => w.branch === branchRef);
   if (elsewhere) {
     throw new WorktreeError(
@@ -179,16 +185,32 @@ export function ensureWorktree(input: ProvisionInput): ProvisionResult {
   };
 }
 
-/** Refuses a file or non-empty directory at `path` that git does not know as a worktree. */
-function refuseUnknownPath(path: string): void {
+/**
+ * Refuses a file or non-empty directory at `path` that git does not know as a worktree. Removing it
+ * is suggested only for a path inside the main worktree (never `/etc`, `/proc/self` or a home
+ * directory a hostile record or a typo named).
+ */
+function refuseUnknownPath(path: string, mainTop: string | null): void {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) return;
-  if (st.isDirectory() && readdirSync(path).length === 0) return;
+  if (st.isDirectory() && isEmptyDir(path)) return;
+  const inside = mainTop !== null && insideOf(realish(mainTop), path) !== null;
   throw new WorktreeError(
     'worktree-path-taken',
-    `${path} already exists and is not a git worktree; git-coord never overwrites it. Remove or move it ` +
-      `(e.g. \`rm -r ${path}\` after checking its content), or claim with --worktree <another path>.`,
+    `${path} already exists and is not a git worktree; git-coord never overwrites it. ` +
+      (inside
+        ? `Remove or move it (e.g. \`rm -r ${path}\` after checking its content), or claim with --worktree <another path>.`
+        : 'It is outside the repository: leave it alone and claim with --worktree <an empty or new directory>, ' +
+          'or without --worktree for the configured worktrees directory.'),
   );
+}
+
+function isEmptyDir(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return false; // unreadable: not known to be empty
+  }
 }
 
 function makeLinks(

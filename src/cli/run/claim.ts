@@ -34,7 +34,9 @@ export function describeClaim(r: ClaimResult): string {
   if (l.branch) lines.push(`branch    ${displaySafe(l.branch)}`);
   if (l.worktree) {
     const how = r.provision
-      ? r.provision.created
+      ? r.action === 'reentered' && r.provision.created
+        ? ' (made again: it was gone; its branch and commits kept)'
+        : r.provision.created
         ? r.provision.adoptedBranch
           ? ' (new, existing branch adopted)'
           : ' (new)'

@@ -127,7 +127,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
   await ctx.store.refresh();
   const first = await readLease(repo, opts.key);
   const d0 = await settle(ctx, opts, first);
-  if (d0.kind === 'reenter' || opts.worktree === false) {
+  if ((d0.kind === 'reenter' && !worktreeGone(ctx, opts, first?.record)) || opts.worktree === false) {
     return transact(ctx, () => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
   }
 
@@ -143,19 +143,22 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
   try {
     const cur = await readLease(repo, opts.key);
     const d = await settle(ctx, opts, cur);
-    if (d.kind === 'reenter')
+    const recreate = d.kind === 'reenter' && worktreeGone(ctx, opts, cur?.record);
+    if (d.kind === 'reenter' && !recreate)
       return await transact(ctx, () => claimAttempt(ctx, opts, ttlSeconds, baseRef, null, warnings));
     const prev = cur?.record ?? null;
     branch = opts.branch ?? prev?.branch ?? branchForKey(config.branchPattern, opts.key);
     assertBranch(branch);
     const mainTop = mainTopOf(repo);
-    const path = worktreePath(ctx, opts, prev, mainTop);
+    const path = worktreePath(ctx, opts, prev, mainTop, warnings);
     // Conflicts on the branch or the worktree are found before `git worktree add`.
     await indexWrites(
       ctx,
       opts.key,
       prev,
-      draft(ctx, opts, prev, branch, worktreeRefFor(ctx, realish(path))),
+      recreate && prev
+        ? { ...prev, worktree: worktreeRefFor(ctx, realish(path)) }
+        : draft(ctx, opts, prev, branch, worktreeRefFor(ctx, realish(path))),
     );
     const base = baseRef ?? mainHead(repo);
     if (!base) {
@@ -177,7 +180,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
     }
     const made = provision;
     return await transact(ctx, () =>
-      claimAttempt(ctx, opts, ttlSeconds, baseRef ?? base, made, warnings, branch),
+      claimAttempt(ctx, opts, ttlSeconds, baseRef ?? base, made, warnings, branch, recreate),
     );
   } catch (err) {
     if (lock.broke && err instanceof LockTimeoutError) {
@@ -255,15 +258,44 @@ function worktreeRefFor(ctx: LeaseContext, realPath: string): WorktreeRef {
   return { id: worktreeId(realPath, ctx.host), path: realPath, host: ctx.host };
 }
 
-/** `--worktree`, else the earlier tenure's worktree on this host, else `<main top>/<worktrees.dir>/<key>`. */
+/**
+ * True when `cur` is the caller's own open lease whose worktree on this host is gone, and this claim
+ * asks for a worktree (not `--no-worktree`): the claim provisions it again instead of only renewing.
+ */
+function worktreeGone(ctx: LeaseContext, opts: ClaimOptions, cur: Lease | null | undefined): boolean {
+  const wt = cur?.worktree;
+  return (
+    opts.worktree !== false &&
+    cur?.state === 'open' &&
+    cur.holder.id === opts.holder.id &&
+    !!wt &&
+    wt.host === ctx.host &&
+    !existsSync(wt.path)
+  );
+}
+
+/**
+ * Where the worktree goes: this command's `--worktree` (relative to `cwd`); else the earlier tenure's
+ * worktree on this host, but only when it lies inside the configured worktrees directory (a recorded
+ * path is not trusted: a record written elsewhere must not make a claim create a worktree in `/etc`;
+ * a path outside is ignored with a warning); else `<main top>/<worktrees.dir>/<key>`.
+ */
 function worktreePath(
   ctx: LeaseContext,
   opts: ClaimOptions,
   prev: Lease | null,
   mainTop: string | null,
+  warnings: string[],
 ): string {
   if (typeof opts.worktree === 'string') return resolve(opts.cwd ?? process.cwd(), opts.worktree);
-  if (prev?.worktree && prev.worktree.host === ctx.host) return prev.worktree.path;
+  if (prev?.worktree && prev.worktree.host === ctx.host) {
+    const dir = mainTop ? realish(join(mainTop, ctx.config.worktreeDir)) : null;
+    if (dir && insideOf(dir, realish(prev.worktree.path))) return prev.worktree.path;
+    warnings.push(
+      `lease ${opts.key} recorded the worktree ${prev.worktree.path}, outside the worktrees directory ` +
+        `${dir ?? ctx.config.worktreeDir}; not used (pass --worktree PATH to choose a place outside it)`,
+    );
+  }
   if (!mainTop) {
     throw new UsageError(
       'this repository has no main worktree (bare): pass --worktree PATH or --no-worktree',
@@ -294,6 +326,8 @@ async function claimAttempt(
   provision: ProvisionResult | null,
   warnings: string[],
   branch?: string,
+  /** The caller's own lease lost its worktree and `provision` made it again ({@link worktreeGone}). */
+  recreate = false,
 ): Promise<ClaimResult> {
   const now = ctx.now();
   const cur = await readLease(ctx.repo, opts.key);
@@ -307,26 +341,22 @@ async function claimAttempt(
         'claim-mismatch',
       );
     }
-    if (provision?.created) {
+    const recreated = recreate && provision?.created === true;
+    if (provision?.created && !recreated) {
       // We provisioned while another process of the same holder acquired it: give ours back.
       throw new WorktreeError(
         'claim-raced',
         `lease ${opts.key} was acquired meanwhile by ${describeHolder(lease)}`,
       );
     }
-    const wt = lease.worktree;
-    if (wt && wt.host === ctx.host && !existsSync(wt.path)) {
-      warnings.push(
-        `the worktree ${wt.path} of lease ${opts.key} is gone; release the lease and claim it again to provision a new one`,
-      );
-    }
-    const next = renewLease(lease, now, {
+    let next = renewLease(lease, now, {
       ttlSeconds: opts.ttlSeconds,
       holder: opts.holder,
       note: opts.note,
     });
+    if (recreated && provision) next = { ...next, worktree: worktreeRefFor(ctx, provision.path) };
     await writeLease(ctx, 'claim', opts.holder.id, cur, next);
-    return { lease: next, action: 'reentered', provision: null, warnings };
+    return { lease: next, action: 'reentered', provision: recreated ? provision : null, warnings };
   }
   const worktree = provision ? worktreeRefFor(ctx, provision.path) : null;
   let next: Lease;
