@@ -37,10 +37,10 @@ export function describeClaim(r: ClaimResult): string {
       ? r.action === 'reentered' && r.provision.created
         ? ' (made again: it was gone; its branch and commits kept)'
         : r.provision.created
-        ? r.provision.adoptedBranch
-          ? ' (new, existing branch adopted)'
-          : ' (new)'
-        : ' (reused)'
+          ? r.provision.adoptedBranch
+            ? ' (new, existing branch adopted)'
+            : ' (new)'
+          : ' (reused)'
       : '';
     lines.push(`worktree  ${displaySafe(l.worktree.path)}${how}`);
   }
