@@ -1,5 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import type { Lease } from '../records/schemas.js';
+import { faultPoint } from '../refs/fault.js';
 import { git } from '../refs/git.js';
 import type { LeaseContext } from './context.js';
 
@@ -32,6 +33,10 @@ export function pushOptionsWanted(ctx: LeaseContext): boolean {
  * `coord-holder=` values there (other push options are kept). Does nothing when not wanted, or when the
  * lease has no worktree on this host.
  *
+ * A process killed halfway (fault point `push-options-unset`) leaves the worktree without the coord
+ * options (pushes of the leased branch are then refused, never let through); `git coord claim <key>`
+ * again (re-entry) writes them.
+ *
  * @returns a warning when git failed (the lease itself is already written), else null.
  */
 export function writePushOptions(ctx: LeaseContext, lease: Lease): string | null {
@@ -50,6 +55,7 @@ export function writePushOptions(ctx: LeaseContext, lease: Lease): string | null
       run(['extensions.worktreeConfig', 'true']);
     }
     run(['--worktree', '--unset-all', 'push.pushOption', '^coord-(token|holder)='], true);
+    faultPoint('push-options-unset');
     run(['--worktree', '--add', 'push.pushOption', `coord-token=${lease.token}`]);
     run(['--worktree', '--add', 'push.pushOption', `coord-holder=${lease.holder.id}`]);
     return null;

@@ -3,8 +3,10 @@
  * itself with SIGKILL right here (as `kill -9` would, no cleanup, no exit handlers). Points:
  * `ref-locked` (all ref locks held, nothing written), `ref-written` (new value in the `.lock` file,
  * before the rename), `packed-locked` (`packed-refs.lock` held), `blob-temp` (object temp file
- * written, not yet linked). `<point>:<scope>` fires only while {@link faultScope} is `<scope>` (e.g.
- * the verb of one write among several in a process). Costs one environment lookup when unset.
+ * written, not yet linked), `receive-judged` (the server's pre-receive decided, not yet exited),
+ * `push-options-unset` (a lease worktree's coord push options removed, the new ones not yet added).
+ * `<point>:<scope>` fires only while {@link faultScope} is `<scope>` (e.g. the verb of one write among
+ * several in a process). Costs one environment lookup when unset.
  */
 let scope = '';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { displaySafe } from '../../display.js';
 import { inputFromEnv, preReceive } from '../../hooks/server/receive.js';
+import { faultPoint } from '../../refs/fault.js';
 import { discoverRepo } from '../../refs/repo.js';
 import type { ServerHookArgs } from '../commands/server-hook.js';
 
@@ -12,9 +13,11 @@ import type { ServerHookArgs } from '../commands/server-hook.js';
 export async function handle(_argv: ServerHookArgs): Promise<void> {
   try {
     const repo = discoverRepo(process.cwd());
-    process.exitCode = preReceive(repo, inputFromEnv(readFileSync(0, 'utf8')), {
+    const code = preReceive(repo, inputFromEnv(readFileSync(0, 'utf8')), {
       err: (line) => process.stderr.write(`${line}\n`),
     });
+    faultPoint('receive-judged'); // killed here, git sees the hook die and refuses the push
+    process.exitCode = code;
   } catch (err) {
     const e = err as Error;
     process.stderr.write(

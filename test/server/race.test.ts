@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lease } from '../../src/records/schemas.js';
+import { cli } from '../cli/helpers.js';
+import { cloneRemote, startTransport, TRANSPORTS, type TransportServer } from '../fixtures/remotes.js';
+import { cleanup, collect, GIT_ENV, sh } from '../fixtures/repo.js';
+import {
+  allRefs,
+  blob,
+  claimAs,
+  commitFile,
+  gitAs,
+  installServer,
+  pushRecords,
+  seededClone,
+} from './helpers.js';
+
+/**
+ * The server hook under contention (many real `git push` processes released together at a barrier:
+ * count what survived) and killed with SIGKILL at its fault point.
+ */
+
+afterAll(cleanup);
+
+const CONTENDERS = 6;
+
+describe.each(TRANSPORTS)('racing pushes through the server hook over %s', (transport) => {
+  let server: TransportServer;
+  beforeAll(async () => {
+    server = await startTransport(transport);
+  });
+  afterAll(() => server?.stop());
+
+  it(`${CONTENDERS} takeovers of one lease pushed at once: exactly one lands, valid, the others are told`, async () => {
+    const remote = server.remote({ pushOptions: false });
+    await installServer(remote);
+    const a = await seededClone(remote);
+    await claimAs(a, '7', 'agent-0', ['--no-worktree']);
+    expect((await pushRecords(remote, a)).code).toBe(0);
+    const v1oid = sh(remote.dir, 'rev-parse', 'refs/coord/leases/7');
+    const v1 = JSON.parse(sh(remote.dir, 'cat-file', 'blob', v1oid)) as Lease;
+    const clones = Array.from({ length: CONTENDERS }, () => cloneRemote(remote));
+    const oids = clones.map((c, i) =>
+      blob(
+        c,
+        `${JSON.stringify(
+          {
+            ...v1,
+            holder: { ...v1.holder, id: `agent-${i + 1}` },
+            token: v1.token + 1,
+            revision: v1.revision + 1,
+            transitions: v1.transitions + 1,
+          },
+          null,
+          2,
+        )}\n`,
+      ),
+    );
+    const config = Object.entries(remote.config).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+    const children = clones.map((c, i) =>
+      spawn(
+        'sh',
+        [
+          '-c',
+          'read _go; exec "$@"',
+          'sh',
+          'git',
+          ...config,
+          'push',
+          '--porcelain',
+          `--force-with-lease=refs/coord/leases/7:${v1oid}`,
+          'origin',
+          `${oids[i]}:refs/coord/leases/7`,
+        ],
+        { cwd: c, env: { ...process.env, ...GIT_ENV, ...remote.env } },
+      ),
+    );
+    const results = children.map(collect);
+    await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+    for (const c of children) c.stdin.end('go\n');
+    const done = await Promise.all(results);
+    const winners = done.map((r, i) => (r.code === 0 ? i : -1)).filter((i) => i >= 0);
+    expect(winners, done.map((r) => r.stdout + r.stderr).join('\n')).toHaveLength(1);
+    const w = winners[0]!;
+    for (const [i, r] of done.entries())
+      if (i !== w) expect(r.stdout).toMatch(/^!\t.*refs\/coord\/leases\/7/m);
+    expect(sh(remote.dir, 'rev-parse', 'refs/coord/leases/7')).toBe(oids[w]);
+    const final = JSON.parse(sh(remote.dir, 'cat-file', 'blob', 'refs/coord/leases/7')) as Lease;
+    expect([final.holder.id, final.token]).toEqual([`agent-${w + 1}`, v1.token + 1]);
+  });
+});
+
+describe('the server hook killed with SIGKILL (path: the pusher environment reaches the hook)', () => {
+  let server: TransportServer;
+  beforeAll(async () => {
+    server = await startTransport('path');
+  });
+  afterAll(() => server?.stop());
+
+  it('at receive-judged: the push is refused, nothing changes; the same push then lands', async () => {
+    const remote = server.remote({ pushOptions: false });
+    await installServer(remote);
+    const a = await seededClone(remote);
+    await claimAs(a, '8', 'agent-1', ['--no-worktree']);
+    const before = allRefs(remote.dir);
+    const killed = await gitAs(remote, a, ['push', 'origin', '+refs/coord/*:refs/coord/*'], {
+      GIT_COORD_TEST_FAULT: 'receive-judged',
+    });
+    expect(killed.code).not.toBe(0);
+    expect(killed.stderr).toMatch(/pre-receive hook declined/);
+    expect(allRefs(remote.dir)).toBe(before);
+    const ok = await pushRecords(remote, a);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(sh(remote.dir, 'cat-file', '-t', 'refs/coord/leases/8')).toBe('blob');
+  });
+});
+
+describe('claim killed with SIGKILL between removing and writing the push options', () => {
+  let server: TransportServer;
+  beforeAll(async () => {
+    server = await startTransport('path');
+  });
+  afterAll(() => server?.stop());
+
+  it('leaves no coord option (pushes refused, never let through); claiming again writes them', async () => {
+    const remote = server.remote({ pushOptions: false });
+    await installServer(remote);
+    const a = await seededClone(remote);
+    const env = { COORD_HOLDER: 'agent-1', GIT_COORD_TEST_FAULT: 'push-options-unset' };
+    const killed = await cli(a, ['claim', '6'], env);
+    expect(killed.signal).toBe('SIGKILL');
+    const wt = JSON.parse(sh(a, 'cat-file', 'blob', 'refs/coord/leases/6')).worktree.path as string;
+    const opts = await gitAs(remote, wt, ['config', '--get-all', 'push.pushOption']);
+    expect(opts.stdout).toBe('');
+    expect((await pushRecords(remote, a)).code).toBe(0);
+    commitFile(wt, 'src/w.txt', 'w\n');
+    const refused = await gitAs(remote, wt, ['push', 'origin', 'coord/6']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/carries no coord-token/);
+    const again = await cli(a, ['claim', '6'], { COORD_HOLDER: 'agent-1' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(sh(wt, 'config', '--get-all', 'push.pushOption')).toBe('coord-token=1\ncoord-holder=agent-1');
+    const ok = await gitAs(remote, wt, ['push', 'origin', 'coord/6']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
