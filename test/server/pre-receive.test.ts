@@ -232,16 +232,23 @@ describe.each(TRANSPORTS)('server hook over %s', (transport) => {
       ['an unknown namespace', () => ({ ...good }), 'refs/coord/other/9', /not a git-coord namespace/],
     ];
 
-    it.each(cases)('%s → refused, remote unchanged', async (_name, make, ref, reason) => {
-      const value = make();
-      const oid = blob(c, typeof value === 'string' ? value : record(value));
+    it('each one → refused with its reason, the remote unchanged (pushed at once)', async () => {
       const before = allRefs(remote.dir);
-      const push = await gitAs(remote, c, ['push', 'origin', `+${oid}:${ref}`]);
-      expect(push.code).not.toBe(0);
-      expect(push.stderr).toMatch(/remote rejected/);
-      expect(push.stderr).toContain(ref);
-      expect(push.stderr).toMatch(reason);
-      expect(push.stderr).not.toMatch(/\u001b\[31m/); // shown escaped, never raw
+      const pushes = await Promise.all(
+        cases.map(([, make, ref]) => {
+          const value = make();
+          const oid = blob(c, typeof value === 'string' ? value : record(value));
+          return gitAs(remote, c, ['push', 'origin', `+${oid}:${ref}`]);
+        }),
+      );
+      for (const [i, [name, , ref, reason]] of cases.entries()) {
+        const push = pushes[i]!;
+        expect(push.code, name).not.toBe(0);
+        expect(push.stderr, name).toMatch(/remote rejected/);
+        expect(push.stderr, name).toContain(ref);
+        expect(push.stderr, name).toMatch(reason);
+        expect(push.stderr, name).not.toMatch(/\u001b\[31m/); // shown escaped, never raw
+      }
       expect(allRefs(remote.dir)).toBe(before);
     });
 
