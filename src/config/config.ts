@@ -41,6 +41,17 @@ function buildSchemas() {
         )
         .check(d('Paths whose last commit touching them must be within the window')),
     ),
+    run: z.optional(
+      z
+        .array(z.string().check(z.minLength(1)))
+        .check(
+          d(
+            'Commands (sh -c) run one after another in a pristine detached worktree at the gated commit; ' +
+              'each must exit 0. Run by `git coord gate` and `done`, not by the hooks',
+          ),
+        ),
+    ),
+    timeout: z.optional(z.string().check(d('Time limit for each `run` command, e.g. 10m (default 10m)'))),
   });
   /** The file as written by users (every section optional). */
   const ConfigFile = z.strictObject({
@@ -72,7 +83,7 @@ function buildSchemas() {
 
 let schemas: ReturnType<typeof buildSchemas> | undefined;
 
-/** One gate (DESIGN §6): `when`, `require`, `fresh`, as validated. */
+/** One gate (DESIGN §6): `when`, `require`, `fresh`, `run`, `timeout`, as validated. */
 export type GateConfig = z.infer<ReturnType<typeof buildSchemas>['GateConfig']>;
 
 /** The config file as validated (every section optional). */
@@ -196,6 +207,8 @@ function withDefaults(file: ConfigFile, where: string, path: string | null): Coo
   };
   for (const [name, gate] of Object.entries(file.gates ?? {})) {
     for (const f of gate.fresh ?? []) seconds(f.within, 0, `gates.${name}.fresh.within`);
+    if (seconds(gate.timeout, 1, `gates.${name}.timeout`) <= 0)
+      throw new ConfigError(where, `gates.${name}.timeout must be at least 1s`);
     const patterns = [gate.when ?? [], gate.require ?? [], (gate.fresh ?? []).map((f) => f.path)].flat();
     for (const p of patterns) {
       if (leavesRepository(p))

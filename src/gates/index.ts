@@ -21,8 +21,22 @@ import type { Repo } from '../refs/repo.js';
  * - `fresh` (`{path, within}`): the last commit touching the path (any file matching it) is within the
  *   window. On the index tree (commit-msg) a path staged in the index counts as fresh now.
  *
+ * - `run` (commands): executed by `git coord gate` / `done` only (src/gates/run.ts, in a pristine
+ *   detached worktree at the commit); here each becomes a `skip` rule ("not run by hooks") and, when
+ *   the gate applies to a commit, an entry of `pending` for the caller to run.
+ *
  * `{key}` in any pattern is the lease key. A pattern that leaves the repository is refused.
  */
+
+/** Default time limit of one `run` command, in seconds (10 minutes). */
+export const DEFAULT_RUN_TIMEOUT_SECONDS = 600;
+
+/** A `run` command of a gate that applies, left for the caller to execute. */
+export interface PendingRun {
+  command: string;
+  /** The gate's `timeout` for each command, seconds. */
+  timeoutSeconds: number;
+}
 
 /** Name of the gate `git coord done` / `gate` / the hooks evaluate. */
 export const DONE_GATE = 'done';
@@ -65,6 +79,8 @@ export interface GateEvaluation {
   commit: string | null;
   /** Tree evaluated on. */
   tree: string;
+  /** `run` commands still to execute (the gate applies and the target is a commit), in order. */
+  pending: PendingRun[];
 }
 
 /** Options of {@link evaluateGate}. */
@@ -175,6 +191,7 @@ export function evaluateGate(
       result: 'skipped',
       rules: [{ rule: `gate ${name}`, status: 'skip', detail: `no gate "${name}" in ${CONFIG_PATH}` }],
       missing: [],
+      pending: [],
     };
   }
   const src = config.source;
@@ -237,9 +254,28 @@ export function evaluateGate(
     }
     rules.push(checkFresh(repo, files, target, f.path, f.seconds, now, rule));
   }
+  const timeoutSeconds =
+    gate.timeout === undefined
+      ? DEFAULT_RUN_TIMEOUT_SECONDS
+      : parseDuration(gate.timeout, `gates.${name}.timeout`);
+  const pending: PendingRun[] = [];
+  for (const command of gate.run ?? []) {
+    const rule = `run ${command}`;
+    if (!applies) rules.push({ rule, status: 'skip', detail: 'gate skipped' });
+    else {
+      rules.push({
+        rule,
+        status: 'skip',
+        detail:
+          'not run on this path (hooks); `git coord gate` and `git coord done` run it in a pristine worktree',
+      });
+      if (commit) pending.push({ command, timeoutSeconds });
+    }
+  }
   const failed = rules.filter((r) => r.status === 'fail');
   return {
     ...base,
+    pending,
     result: !applies ? 'skipped' : failed.length > 0 ? 'failed' : 'passed',
     rules,
     missing: failed.map((r) => `${r.rule.replace(/^require /, '')} (${r.detail})`),

@@ -213,7 +213,11 @@ function isEmptyDir(path: string): boolean {
   }
 }
 
-function makeLinks(
+/**
+ * Makes the `worktrees.link` symlinks (`<wt>/<entry>` → `<main top>/<entry>`) that are missing; returns
+ * the entries linked. Problems (a source that does not exist) go to `warnings`.
+ */
+export function makeLinks(
   mainTop: string | null,
   wt: string,
   link: readonly string[],

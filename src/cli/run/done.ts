@@ -42,7 +42,7 @@ export async function run(args: DoneArgs, cwd: string = process.cwd()): Promise<
   let gate: GateResult | null = null;
   // Only the holder of an open lease gets as far as the gate; everyone else gets done()'s own refusal.
   if (cur && cur.record.state === 'open' && cur.record.holder.id === holder) {
-    const { evaluation: ev, source } = runLeaseGate(ctx, args.key, cur.record);
+    const { evaluation: ev, source, runs } = await runLeaseGate(ctx, args.key, cur.record);
     if (ev.result === 'failed' && !args.force) {
       const missing = ev.rules.filter((r) => r.status === 'fail').map((r) => `${r.rule}: ${r.detail}`);
       throw new GateFailedError(
@@ -53,7 +53,7 @@ export async function run(args: DoneArgs, cwd: string = process.cwd()): Promise<
         ev.missing,
       );
     }
-    gate = gateRecord(ev, holder, ctx.now(), args.force ? args.reason : null);
+    gate = gateRecord(ev, holder, ctx.now(), args.force ? args.reason : null, runs);
   }
   return done(ctx, { key: args.key, holder, token, gate });
 }
@@ -65,6 +65,11 @@ export async function handle(argv: DoneArgs): Promise<void> {
     const g = l.gate
       ? `, gate ${l.gate.result}${l.gate.result === 'overridden' ? ` (${l.gate.reason})` : ''}`
       : '';
-    return `done: lease ${displaySafe(l.key)}, token ${l.token}${displaySafe(g)}`;
+    // The gate's `run` commands, one line each (their output is in the log file named).
+    const runs = (l.gate?.runs ?? []).map(
+      (r) =>
+        `  run ${r.command}: ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''} in ${(r.durationMs / 1000).toFixed(1)}s; output <git dir>/${r.output}`,
+    );
+    return [`done: lease ${l.key}, token ${l.token}${g}`, ...runs].map((x) => displaySafe(x)).join('\n');
   });
 }

@@ -20,7 +20,7 @@ export async function run(args: GateArgs, cwd: string = process.cwd()): Promise<
   assertKey(args.key);
   const ctx = context(cwd);
   const lease = await readLease(ctx.repo, args.key);
-  const { evaluation: ev } = runLeaseGate(ctx, args.key, lease?.record ?? null, {
+  const { evaluation: ev } = await runLeaseGate(ctx, args.key, lease?.record ?? null, {
     rev: args.rev,
     gate: args.gate,
   });
