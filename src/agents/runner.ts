@@ -501,7 +501,7 @@ class Run {
   /** Exit 0: the `done` gate on the branch head decides; a failing gate keeps the lease open (exit 4). */
   private async gateAndDone(): Promise<RunOutcome> {
     const key = this.opts.key;
-    const { evaluation: ev, source } = runLeaseGate(this.ctx, key, this.lease);
+    const { evaluation: ev, source, runs } = await runLeaseGate(this.ctx, key, this.lease);
     if (ev.result === 'failed') {
       const missing = ev.rules.filter((r) => r.status === 'fail').map((r) => `${r.rule}: ${r.detail}`);
       const reason = `exit 0 but gate ${ev.gate} fails on ${source}`;
@@ -525,7 +525,7 @@ class Run {
           `\nCommit what is missing, then \`git coord done ${key}\` or run it again.`,
       );
     }
-    const gate = gateRecord(ev, this.holder.id, this.ctx.now());
+    const gate = gateRecord(ev, this.holder.id, this.ctx.now(), null, runs);
     await this.record({
       result: 'done',
       exit: 0,
