@@ -1,6 +1,7 @@
 // Builds the CLI: dist/git-coord-<hash>.cjs (the whole CLI, one CommonJS script), the V8 code cache
-// dist/git-coord-<hash>.cache made by running typical commands, and dist/git-coord.mjs (the executable
-// that package.json `bin` names: src/cli/loader.ts, which runs the bundle with that cache).
+// dist/git-coord-<hash>.cache made by running typical commands, and dist/git-coord.cjs (the executable
+// that package.json `bin` names: src/cli/loader.ts, which runs the bundle with that cache), with
+// dist/git-coord.mjs, the same as an ES module.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,21 +63,21 @@ const code = cli.outputFiles[0].contents;
 const name = `git-coord-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.cjs`;
 writeFileSync(join('dist', name), code);
 
-// 2. The executable.
+// 2. The executable (package.json `bin`), and the same as an ES module for the paths that name it.
 await build({
   entryPoints: ['src/cli/loader.ts'],
-  outfile: 'dist/git-coord.mjs',
+  outfile: 'dist/git-coord.cjs',
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minify: true,
-  define: { __COORD_BUNDLE__: JSON.stringify(`./${name}`) },
+  define: { __COORD_BUNDLE__: JSON.stringify(name) },
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
-chmodSync('dist/git-coord.mjs', 0o755);
-
+writeFileSync('dist/git-coord.mjs', "#!/usr/bin/env node\nimport './git-coord.cjs';\n");
+chmodSync('dist/git-coord.cjs', 0o755);
 // 3. The code cache: typical commands run one after another in a scratch repository, each adding the
 // functions it compiled (COORD_CODE_CACHE_UPDATE=1, see src/cli/loader.ts).
 const scratch = mkdtempSync(join(tmpdir(), 'coord-build-'));
@@ -98,7 +99,7 @@ try {
       if (!ok.includes(err.status)) throw new Error(`build: ${cmd} ${args.join(' ')} exited ${err.status}`);
     }
   };
-  const coord = (args, ok) => run(process.execPath, [join(process.cwd(), 'dist/git-coord.mjs'), ...args], ok);
+  const coord = (args, ok) => run(process.execPath, [join(process.cwd(), 'dist/git-coord.cjs'), ...args], ok);
   run('git', ['init', '-q', '-b', 'main']);
   run('git', ['commit', '-q', '--allow-empty', '-m', 'init']);
   coord(['claim', 't1', '--no-worktree']);

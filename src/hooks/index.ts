@@ -27,8 +27,8 @@ export {
 
 /**
  * Where the running CLI is, to embed into the hook scripts: the real path of the script node runs
- * (`dist/git-coord.mjs`, also through an npm bin symlink) and this node binary. `cli` is null when not
- * running from a built `.mjs`/`.js` file (the hooks then look for `git-coord` on PATH).
+ * (`dist/git-coord.cjs` or `.mjs`, also through an npm bin symlink) and this node binary. `cli` is null
+ * when not running from a built `.cjs`/`.mjs`/`.js` file (the hooks then look for `git-coord` on PATH).
  */
 export function cliLocation(): CliLocation {
   let cli: string | null = null;
@@ -36,7 +36,7 @@ export function cliLocation(): CliLocation {
   if (script) {
     try {
       const real = realpathSync(script);
-      if (/\.m?js$/.test(real)) cli = real;
+      if (/\.[cm]?js$/.test(real)) cli = real;
     } catch {
       cli = null;
     }
