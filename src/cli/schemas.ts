@@ -129,7 +129,7 @@ export const ReportOutput = z
   })
   .check(d('git coord report --json (exit 4 when any item is BLOCK)'));
 
-const HookName = z.enum(['pre-commit', 'commit-msg', 'pre-push']);
+const HookName = z.enum(['pre-commit', 'commit-msg', 'pre-push', 'reference-transaction']);
 
 const HookLayoutSchema = z
   .strictObject({

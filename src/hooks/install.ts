@@ -22,6 +22,8 @@ import {
   type HookName,
   hookScript,
   isCoordHook,
+  MANAGED_HOOKS,
+  type ManagedHook,
 } from './scripts.js';
 
 /**
@@ -189,13 +191,16 @@ export function installHooks(
     for (const name of HOOK_NAMES) actions.push(installStandalone(layout.hooksDir, name, loc));
     return { layout, actions, instructions };
   }
-  for (const name of HOOK_NAMES) {
+  for (const name of MANAGED_HOOKS) {
     const path = join(layout.scriptsDir, name);
     const text = hookScript(name, loc, false);
     if (readText(path) !== text) writeAtomic(path, text, 0o755);
   }
+  // Neither husky nor lefthook runs reference-transaction: it goes where git looks for hooks.
+  const refTx = installStandalone(layout.hooksDir, 'reference-transaction', loc);
   if (layout.manager === 'husky') {
-    for (const name of HOOK_NAMES) actions.push(integrateHusky(layout.huskyDir!, name));
+    for (const name of MANAGED_HOOKS) actions.push(integrateHusky(layout.huskyDir!, name));
+    actions.push(refTx);
     instructions.push(
       `commit the .husky/ hook files so every clone runs the git-coord checks; husky's core.hooksPath ` +
         `(${layout.coreHooksPath}) is relative, so git looks for hooks in each worktree's own ` +
@@ -209,7 +214,7 @@ export function installHooks(
   let changed = false;
   if (isYaml) {
     let text = readText(cfg) ?? '';
-    for (const name of HOOK_NAMES) {
+    for (const name of MANAGED_HOOKS) {
       const res = addLefthookCommand(text, name);
       if (res === null) {
         actions.push({
@@ -229,14 +234,15 @@ export function installHooks(
     }
     if (changed) writeFileSync(cfg, text);
   } else {
-    for (const name of HOOK_NAMES) {
+    for (const name of MANAGED_HOOKS) {
       actions.push({ hook: name, action: 'manual', path: cfg, detail: 'not a YAML lefthook config' });
       instructions.push(
         `add a command to ${name} in ${cfg} running: ${lefthookRun(name)}${name === 'pre-push' ? ' (with use_stdin: true)' : ''}`,
       );
     }
   }
-  const missingHooks = HOOK_NAMES.filter((n) => !isLefthookHook(readText(join(layout.hooksDir, n))));
+  actions.push(refTx);
+  const missingHooks = MANAGED_HOOKS.filter((n) => !isLefthookHook(readText(join(layout.hooksDir, n))));
   if (changed || missingHooks.length > 0) {
     const ran = runLefthookInstall(top(repo));
     if (!ran)
@@ -289,7 +295,7 @@ function installStandalone(hooksDir: string, name: HookName, loc: CliLocation): 
 // ---------- husky ----------
 
 /** The line appended to `.husky/<hook>`. */
-export function huskyLine(name: HookName): string {
+export function huskyLine(name: ManagedHook): string {
   return (
     `coord_hook="$(git rev-parse --path-format=absolute --git-common-dir)/coord/hooks/${name}"; ` +
     `if [ -f "$coord_hook" ]; then sh "$coord_hook" "$@" || exit $?; fi # ${HOOK_MARKER}`
@@ -298,7 +304,7 @@ export function huskyLine(name: HookName): string {
 
 const CREATED_LINE = `# ${HOOK_MARKER}: file created by git coord hooks install`;
 
-function integrateHusky(huskyDir: string, name: HookName): HookAction {
+function integrateHusky(huskyDir: string, name: ManagedHook): HookAction {
   const path = join(huskyDir, name);
   const line = huskyLine(name);
   const current = readText(path);
@@ -326,7 +332,7 @@ function removeMarked(text: string): string {
 
 // ---------- lefthook ----------
 
-function lefthookRun(name: HookName): string {
+function lefthookRun(name: ManagedHook): string {
   const args = name === 'commit-msg' ? ' {1}' : name === 'pre-push' ? ' {1} {2}' : '';
   return (
     `coord_hook="$(git rev-parse --path-format=absolute --git-common-dir)/coord/hooks/${name}"; ` +
@@ -335,7 +341,7 @@ function lefthookRun(name: HookName): string {
 }
 
 /** The `git-coord` command entry at `indent` (the indentation of command names). */
-function lefthookBlock(name: HookName, indent: string, step = '  '): string[] {
+function lefthookBlock(name: ManagedHook, indent: string, step = '  '): string[] {
   const m = ` # ${HOOK_MARKER}`;
   const lines = [`${indent}git-coord:${m}`, `${indent}${step}run: '${lefthookRun(name)}'${m}`];
   if (name === 'pre-push') lines.push(`${indent}${step}use_stdin: true${m}`);
@@ -346,7 +352,7 @@ function lefthookBlock(name: HookName, indent: string, step = '  '): string[] {
  * Adds the git-coord command to hook `name` of a lefthook YAML config. Returns the new text (the same
  * text when already present), or null when the hook's section has a shape we do not edit.
  */
-export function addLefthookCommand(text: string, name: HookName): string | null {
+export function addLefthookCommand(text: string, name: ManagedHook): string | null {
   const lines = text.split('\n');
   if (lines.some((l) => l.includes(`coord/hooks/${name}"`) && l.includes(HOOK_MARKER))) return text;
   const m = ` # ${HOOK_MARKER}`;
@@ -458,7 +464,7 @@ export function uninstallHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'c
   }
   // Integration lines.
   const files: string[] = [];
-  if (layout.huskyDir) for (const n of HOOK_NAMES) files.push(join(layout.huskyDir, n));
+  if (layout.huskyDir) for (const n of MANAGED_HOOKS) files.push(join(layout.huskyDir, n));
   const cwd = top(repo);
   for (const n of LEFTHOOK_CONFIGS) files.push(join(cwd, n));
   for (const path of files) {
@@ -501,7 +507,7 @@ export function hookStatus(
     const path = join(layout.hooksDir, name);
     const chained = exists(path + CHAINED_SUFFIX);
     const current = exists(path) ? readText(path) : null;
-    if (layout.manager !== null) {
+    if (layout.manager !== null && name !== 'reference-transaction') {
       const script = readText(join(layout.scriptsDir, name));
       const file = layout.manager === 'husky' ? join(layout.huskyDir!, name) : layout.lefthookConfig!;
       const text = readText(file) ?? '';

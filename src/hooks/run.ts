@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { displaySafe, quote } from '../display.js';
 import { evaluateGate, type GateEvaluation, indexTarget } from '../gates/index.js';
@@ -13,6 +14,8 @@ import type { Lease } from '../records/schemas.js';
 import type { StoredRecord } from '../records/store.js';
 import { git } from '../refs/git.js';
 import { keyProblem } from '../refs/names.js';
+import { lookupPacked, readPackedRefs } from '../refs/packed.js';
+import { readRef } from '../refs/read.js';
 import { worktreeId } from '../refs/repo.js';
 import { HOOK_NAMES, type HookName } from './scripts.js';
 
@@ -43,6 +46,7 @@ export async function runHook(name: string, args: string[], out: HookIO = stderr
     io.err(`git-coord: unknown hook ${JSON.stringify(name)} (known: ${HOOK_NAMES.join(', ')})`);
     return 2;
   }
+  if (name === 'reference-transaction' && args[0] !== 'prepared') return 0;
   const ctx = openContext();
   switch (name as HookName) {
     case 'pre-commit':
@@ -51,15 +55,21 @@ export async function runHook(name: string, args: string[], out: HookIO = stderr
       return commitMsg(ctx, args[0] ?? '', io);
     case 'pre-push':
       return prePush(ctx, args[0] ?? '', io.stdin ?? readFileSync(0, 'utf8'), io);
+    case 'reference-transaction':
+      if (args[0] !== 'prepared') return 0;
+      return referenceTransaction(ctx, io.stdin ?? readFileSync(0, 'utf8'), io);
   }
 }
 
-function refuse(io: HookIO, what: string, lines: string[]): number {
+function refuse(io: HookIO, what: string, lines: string[], skip = '--no-verify skips every hook'): number {
   io.err(`git-coord: ${what}`);
   for (const l of lines) io.err(`  ${l}`);
-  io.err('  (COORD=0 skips the git-coord checks; --no-verify skips every hook.)');
+  io.err(`  (COORD=0 skips the git-coord checks; ${skip}.)`);
   return 1;
 }
+
+/** The reference-transaction hook runs for every ref update; `--no-verify` does not skip it. */
+const REF_TX_SKIP = '--no-verify does not skip this check';
 
 /** One line saying who holds `lease`, since when, and the heartbeat age. */
 function holderFacts(lease: Lease, now: number): string {
@@ -283,6 +293,105 @@ export async function prePush(ctx: LeaseContext, remote: string, stdin: string, 
           ...listMissing(ev),
           `Finish it first: git coord done ${l.key}  (or push without those commits).`,
         ],
+      );
+    }
+  }
+  return 0;
+}
+
+/** One line of reference-transaction's stdin: `<old> <new> <refname>`. */
+interface RefUpdateLine {
+  oldOid: string;
+  newOid: string;
+  ref: string;
+}
+
+function parseRefUpdates(stdin: string): RefUpdateLine[] {
+  const lines: RefUpdateLine[] = [];
+  for (const raw of stdin.split('\n')) {
+    const m = /^([0-9a-f]{40,64}) ([0-9a-f]{40,64}) (\S+)$/.exec(raw);
+    if (m) lines.push({ oldOid: m[1]!, newOid: m[2]!, ref: m[3]! });
+  }
+  return lines;
+}
+
+/**
+ * True when the update changes nothing a reader of the branch sees: git pack-refs rewrites
+ * `packed-refs` with the refs' current values (`0… <current>`), then prunes each loose file whose
+ * value is now packed (`<v> 0…`, with `packed-refs.lock` free). A real deletion of a packed ref holds
+ * `packed-refs.lock` while it runs (files-backend.c), so it is never taken for a prune.
+ */
+function changesNothing(repo: LeaseContext['repo'], u: RefUpdateLine): boolean {
+  const current = readRef(repo, u.ref);
+  if (!ZERO.test(u.newOid)) return current === u.newOid;
+  if (current === null || existsSync(join(repo.commonDir, 'packed-refs.lock'))) return false;
+  return lookupPacked(readPackedRefs(repo.commonDir), u.ref) === current;
+}
+
+/**
+ * reference-transaction at `prepared` (DESIGN §8, issue 10): every update of a leased branch
+ * (`refs/heads/<b>` with a branch index ref naming a lease that still holds it, open or crashed) must
+ * come from the lease's holder (`$COORD_HOLDER` > `coord.holder` > `user.email` in this worktree) while
+ * the lease is open, and, when `$COORD_TOKEN` is set (`git coord run` sets it), with that token.
+ * Otherwise the whole transaction is refused with pre-commit's message (who holds it, since when, how
+ * to take over). Updates that change nothing (git pack-refs) pass. A corrupt lease fails closed (the
+ * error names the ref and `git coord doctor --fix`).
+ */
+export async function referenceTransaction(ctx: LeaseContext, stdin: string, io: HookIO): Promise<number> {
+  const updates = parseRefUpdates(stdin).filter((u) => u.ref.startsWith('refs/heads/'));
+  if (updates.length === 0) return 0;
+  const now = ctx.now().getTime();
+  let me: string | null | undefined;
+  for (const u of updates) {
+    const branch = u.ref.slice('refs/heads/'.length);
+    if (changesNothing(ctx.repo, u)) continue;
+    const held = await leaseForBranch(ctx.repo, branch);
+    if (!held || !holdsIndex(held.record)) continue;
+    const l = held.record;
+    const what = `refusing to update ${u.ref}${ZERO.test(u.newOid) ? ' (delete)' : ''}:`;
+    if (me === undefined) {
+      try {
+        me = resolveHolderId(ctx.repo);
+      } catch (err) {
+        return refuse(
+          io,
+          `${what} branch ${branch} is ${holderFacts(l, now)}.`,
+          [(err as Error).message],
+          REF_TX_SKIP,
+        );
+      }
+    }
+    if (l.holder.id !== me) {
+      const stale = staleText(ctx, l, now);
+      return refuse(
+        io,
+        `${what} branch ${branch} is ${holderFacts(l, now)}.`,
+        [
+          stale
+            ? `The lease is ${stale}. Take it over first: git coord takeover ${l.key} --reason "…"  (then try again).`
+            : `You are ${me}. Work in your own worktree (git coord claim <key>), ask ${l.holder.id} to release ` +
+              `lease ${l.key}, or once it is stale take it over: git coord takeover ${l.key}`,
+        ],
+        REF_TX_SKIP,
+      );
+    }
+    if (l.state !== 'open') {
+      return refuse(
+        io,
+        `${what} your lease ${l.key} on branch ${branch} is ${l.state}.`,
+        [`\`git coord claim ${l.key}\` starts a new tenure (token ${l.token + 1}); then try again.`],
+        REF_TX_SKIP,
+      );
+    }
+    const token = process.env.COORD_TOKEN;
+    if (token && token !== String(l.token)) {
+      return refuse(
+        io,
+        `${what} you lost lease ${l.key}: this process runs with token ${token}, the lease is at token ${l.token}.`,
+        [
+          `It was taken over or claimed again (${holderFacts(l, now)}). Stop here; \`git coord status\` shows the lease.`,
+        ],
+        REF_TX_SKIP,
       );
     }
   }

@@ -101,6 +101,11 @@ export interface ProvisionInput {
   base: string;
   /** `worktrees.link` entries, relative to the main worktree. */
   link: readonly string[];
+  /**
+   * The claiming holder id, passed to git as `$COORD_HOLDER`: `git worktree add -b` updates the
+   * branch, and the reference-transaction hook judges that update by this identity.
+   */
+  holder?: string;
 }
 
 /**
@@ -167,7 +172,8 @@ export function ensureWorktree(input: ProvisionInput): ProvisionResult {
   const args = exists
     ? ['worktree', 'add', '--quiet', path, branch]
     : ['worktree', 'add', '--quiet', '-b', branch, path, input.base];
-  const res = git(args, { cwd, allowFailure: true });
+  const env = input.holder ? { COORD_HOLDER: input.holder } : undefined;
+  const res = git(args, { cwd, allowFailure: true, env });
   if (res.status !== 0) {
     throw new WorktreeError(
       'worktree-add-failed',
@@ -249,6 +255,7 @@ export function rollbackWorktree(
   mainTop: string | null,
   p: ProvisionResult,
   branch: string,
+  holder?: string,
 ): string[] {
   const problems: string[] = [];
   if (!p.created) return problems;
@@ -256,7 +263,8 @@ export function rollbackWorktree(
   const rm = git(['worktree', 'remove', '--force', p.path], { cwd, allowFailure: true });
   if (rm.status !== 0) problems.push(`could not remove worktree ${p.path}: ${rm.stderr.trim()}`);
   if (p.branchCreated) {
-    const br = git(['branch', '-D', branch], { cwd, allowFailure: true });
+    const env = holder ? { COORD_HOLDER: holder } : undefined;
+    const br = git(['branch', '-D', branch], { cwd, allowFailure: true, env });
     if (br.status !== 0) problems.push(`could not delete branch ${branch}: ${br.stderr.trim()}`);
   }
   return problems;

@@ -12,6 +12,13 @@ export interface RefWrite {
   ref: string;
   oid: string | null;
   expect: string | null;
+  /**
+   * A fence: a ref of this repository (the lease's branch, `refs/heads/<b>`) verified at `expect`
+   * under its lock in the same transaction, never sent to a remote. git holds that lock from
+   * `prepared` to `committed` of every branch update, so a write that changes who may update the
+   * branch and a branch update judged by the reference-transaction hook never interleave.
+   */
+  local?: boolean;
 }
 
 /** What a write is, for the reflog message `coord: <verb> <key> by <holder> token <n>`. */

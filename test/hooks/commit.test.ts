@@ -6,7 +6,7 @@ import { installHooks } from '../../src/hooks/install.js';
 import { discoverRepo } from '../../src/refs/repo.js';
 import { cli, record, sleep } from '../cli/helpers.js';
 import { cleanup, makeBareRemote, run, sh } from '../fixtures/repo.js';
-import { claim, commitAs, commitAs as commitWith, initRepo, pushAs, write } from './helpers.js';
+import { claim, commitAs, commitAs as commitWith, initRepo, pushAs, switchAs, write } from './helpers.js';
 
 afterAll(cleanup);
 
@@ -95,7 +95,7 @@ for (const mode of ['shell', 'node'] as const) {
       const dir = await initRepo();
       await claim(dir, '12', 'agent-a', ['--no-worktree', '--branch', 'feat-12']);
       const branch = lease(dir, '12').branch!;
-      sh(dir, 'switch', '-q', '-c', branch);
+      await switchAs(dir, 'agent-a', branch);
       const refused = await commitAs(dir, 'agent-b');
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain(`branch ${branch}`);
@@ -118,11 +118,13 @@ for (const mode of ['shell', 'node'] as const) {
       expect((await commitAs(wt, 'agent-a')).code).not.toBe(0);
     });
 
-    it('COORD=0 and --no-verify skip the check', async () => {
+    it('COORD=0 skips the check; --no-verify skips pre-commit but the reference-transaction hook still refuses', async () => {
       const dir = await initRepo();
       const wt = await claim(dir, '40', 'agent-a');
       expect((await commitAs(wt, 'agent-b', 'skip', { COORD: '0' })).code).toBe(0);
-      expect((await commitAs(wt, 'agent-b', 'skip', {}, ['--no-verify'])).code).toBe(0);
+      const noVerify = await commitAs(wt, 'agent-b', 'skip', {}, ['--no-verify']);
+      expect(noVerify.code).not.toBe(0);
+      expect(noVerify.stderr).toContain('refusing to update refs/heads/');
     });
   });
 }

@@ -57,3 +57,12 @@ export function pushAs(
 ): Promise<RunResult> {
   return run('git', ['push', ...args], { cwd, env: as(holder, extra) });
 }
+
+/**
+ * `git switch -c <branch>` as `holder`: creating a leased branch is an update the
+ * reference-transaction hook lets only the lease's holder make.
+ */
+export async function switchAs(cwd: string, holder: string, branch: string): Promise<void> {
+  const res = await run('git', ['switch', '-q', '-c', branch], { cwd, env: as(holder) });
+  expect(res.code, res.stderr).toBe(0);
+}

@@ -41,6 +41,7 @@ describe('git coord init', () => {
       'unchanged',
       'unchanged',
       'unchanged',
+      'unchanged',
     ]);
     expect(readFileSync(join(dir, '.coord', 'config.json'), 'utf8')).toBe(text);
     expect(

@@ -30,6 +30,7 @@ describe('hooks install / uninstall (plain repository)', () => {
       ['pre-commit', 'installed'],
       ['commit-msg', 'installed'],
       ['pre-push', 'installed'],
+      ['reference-transaction', 'installed'],
     ]);
     const hooks = join(repo.commonDir, 'hooks');
     const before = readFileSync(join(hooks, 'pre-commit'));
@@ -38,7 +39,7 @@ describe('hooks install / uninstall (plain repository)', () => {
     expect(again.actions.every((a) => a.action === 'unchanged')).toBe(true);
     expect(readFileSync(join(hooks, 'pre-commit'))).toEqual(before);
     const status = hookStatus(repo, NOWHERE);
-    expect(status.hooks.map((h) => h.state)).toEqual(['installed', 'installed', 'installed']);
+    expect(status.hooks.map((h) => h.state)).toEqual(['installed', 'installed', 'installed', 'installed']);
     expect(status.manager).toBeNull();
     expect(status.coreHooksPath).toBeNull();
     // A different CLI path makes them outdated; install rewrites them.

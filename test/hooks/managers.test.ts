@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OUTPUT_SCHEMAS } from '../../src/cli/schemas.js';
 import { cli, makeCoordRepo } from '../cli/helpers.js';
 import { cleanup, sh } from '../fixtures/repo.js';
-import { claim, commitAs, TEST_CONFIG, write } from './helpers.js';
+import { claim, commitAs, switchAs, TEST_CONFIG, write } from './helpers.js';
 
 afterAll(cleanup);
 
@@ -64,6 +64,7 @@ describe('husky (core.hooksPath = .husky/_)', () => {
       'integrated',
       'integrated',
       'integrated',
+      'installed',
     ]);
     const text = readFileSync(join(dir, '.husky/pre-commit'), 'utf8');
     expect(text.startsWith(userHook)).toBe(true);
@@ -72,6 +73,7 @@ describe('husky (core.hooksPath = .husky/_)', () => {
     // Idempotent.
     const again = JSON.parse((await cli(dir, ['hooks', 'install', '--json'])).stdout);
     expect(again.actions.map((a: { action: string }) => a.action)).toEqual([
+      'unchanged',
       'unchanged',
       'unchanged',
       'unchanged',
@@ -84,11 +86,12 @@ describe('husky (core.hooksPath = .husky/_)', () => {
       'integrated',
       'integrated',
       'integrated',
+      'installed',
     ]);
 
     // husky's hooks directory lives in each worktree, so this uses the main worktree on a leased branch.
     await claim(dir, '65', 'agent-a', ['--no-worktree', '--branch', 'phase-65']);
-    sh(dir, 'switch', '-q', '-c', 'phase-65');
+    await switchAs(dir, 'agent-a', 'phase-65');
     const refused = await commitAs(dir, 'agent-b');
     expect(refused.code).not.toBe(0);
     expect(`${refused.stdout}${refused.stderr}`).toContain('user pre-commit ran');
@@ -129,6 +132,7 @@ describe('lefthook (lefthook.yml)', () => {
       'integrated',
       'integrated',
       'integrated',
+      'installed',
     ]);
     const yml = readFileSync(join(dir, 'lefthook.yml'), 'utf8');
     expect(yml).toContain('    lint:\n      run: echo "user lint ran"');
@@ -143,6 +147,7 @@ describe('lefthook (lefthook.yml)', () => {
       'unchanged',
       'unchanged',
       'unchanged',
+      'unchanged',
     ]);
     expect(readFileSync(join(dir, 'lefthook.yml'), 'utf8')).toBe(yml);
     const status = JSON.parse((await cli(dir, ['hooks', 'status', '--json'])).stdout);
@@ -151,6 +156,7 @@ describe('lefthook (lefthook.yml)', () => {
       'integrated',
       'integrated',
       'integrated',
+      'installed',
     ]);
 
     // Commit lefthook.yml so the leased worktree (checked out from main) has the commands too.

@@ -167,7 +167,15 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
         'the main worktree has no commit to start the branch from; commit something first or pass --base REF',
       );
     }
-    provision = ensureWorktree({ repo, mainTop, path, branch, base, link: config.link });
+    provision = ensureWorktree({
+      repo,
+      mainTop,
+      path,
+      branch,
+      base,
+      link: config.link,
+      holder: opts.holder.id,
+    });
     warnings.push(...provision.warnings);
     if (mainTop) {
       const rel = insideOf(mainTop, provision.path);
@@ -192,7 +200,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
         err.message += ` The crashed claim may also have left these; remove them too if no git command is running: rm ${others.join(' ')}`;
     }
     if (provision) {
-      const problems = rollbackWorktree(repo, mainTopOf(repo), provision, branch);
+      const problems = rollbackWorktree(repo, mainTopOf(repo), provision, branch, opts.holder.id);
       // The caller only sees the error: it carries what could not be undone.
       if (problems.length && err instanceof Error)
         err.message += ` (rollback incomplete: ${problems.join('; ')})`;

@@ -13,6 +13,7 @@ import { CorruptRecordError, type StoredRecord, writeRecord } from '../../record
 import { faultScope } from '../../refs/fault.js';
 import { assertKey } from '../../refs/names.js';
 import { readObject } from '../../refs/objects.js';
+import { readRef } from '../../refs/read.js';
 import type { Repo } from '../../refs/repo.js';
 import type { LeaseContext } from '../context.js';
 import {
@@ -121,6 +122,8 @@ export async function writeLease(
   faultScope(verb);
   next = await stamp(ctx, next);
   const writes = await indexWrites(ctx, next.key, cur?.record ?? null, next);
+  const fence = branchFence(ctx, cur?.record ?? null, next);
+  if (fence) writes.push(fence);
   writes.unshift({
     ref: leaseRef(next.key),
     oid: writeRecord(ctx.repo, LeaseType, next),
@@ -128,6 +131,27 @@ export async function writeLease(
   });
   await commitWrites(ctx, writes, { verb, key: next.key, by, token: next.token, audit });
   return next;
+}
+
+/**
+ * The lease's branch, verified at its current value under its lock (a {@link RefWrite} `local` fence),
+ * when the write takes the branch away from the holder that may update it now (a takeover, a crash
+ * mark): git's reference-transaction hook judges a branch update while git holds that lock, so the
+ * update either lands before this write or is judged against it (DESIGN §8). `null` when the holder
+ * keeps the branch (renew, re-entry), when the lease closes (a closed lease restricts no one) or
+ * there is no branch.
+ */
+export function branchFence(ctx: LeaseContext, prev: Lease | null, next: Lease): RefWrite | null {
+  if (!prev?.branch || prev.state !== 'open' || next.state === 'closed') return null;
+  const keeps =
+    next.state === 'open' &&
+    next.holder.id === prev.holder.id &&
+    next.token === prev.token &&
+    next.branch === prev.branch;
+  if (keeps) return null;
+  const ref = `refs/heads/${prev.branch}`;
+  const oid = readRef(ctx.repo, ref);
+  return oid === null ? null : { ref, oid, expect: oid, local: true };
 }
 
 export async function mustRead(ctx: LeaseContext, key: string): Promise<StoredRecord<Lease>> {
