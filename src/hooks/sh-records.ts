@@ -24,7 +24,8 @@ type Kind =
   | { t: 'branch' }
   | { t: 'path' }
   | { t: 'object'; fields: readonly Field[] }
-  | { t: 'null' };
+  | { t: 'null' }
+  | { t: 'absent' };
 
 /** One field of a record; `nullable` also accepts `null`. */
 export interface Field {
@@ -57,7 +58,7 @@ export const SH_RECORDS = {
     f('schema', { t: 'literal', value: 'coord.lease/v1' }),
     f('key', { t: 'key' }),
     f('state', { t: 'enum', values: ['open', 'closed', 'crashed'] }),
-    n('outcome', { t: 'enum', values: ['done', 'released', 'failed', 'aborted'] }),
+    n('outcome', { t: 'enum', values: ['done', 'released', 'failed', 'aborted', 'cleared'] }),
     f('holder', { t: 'object', fields: HOLDER }),
     f('token', { t: 'int', min: 1 }),
     f('revision', { t: 'int', min: 1 }),
@@ -74,6 +75,11 @@ export const SH_RECORDS = {
     // A gate result (arrays, free text) is left to node.
     f('gate', { t: 'null' }),
     n('note', str(0, 4096)),
+    // Optional fields: the shell handles their absence only (a merge record, `git coord run`'s
+    // attempts, team mode's nonce are left to node).
+    f('merge', { t: 'absent' }),
+    f('attempts', { t: 'absent' }),
+    f('nonce', { t: 'absent' }),
   ],
   branch: [
     f('schema', { t: 'literal', value: 'coord.branch/v1' }),
@@ -201,16 +207,17 @@ function kindCheck(kind: Kind): string {
     case 'path':
       return 'coord_path';
     case 'enum':
-      return `case $coord_v in ${kind.values.join('|')}) ;; *) false ;; esac`;
+      return `{ case $coord_v in ${kind.values.join('|')}) ;; *) false ;; esac; }`;
     default:
       throw new Error(`no scalar check for ${kind.t}`);
   }
 }
 
 /** sh statements checking `fields` (at `depth`), setting `coord_f_<path>` for each scalar. */
-function fieldCode(fields: readonly Field[], depth: number, prefix: string): string[] {
+function fieldCode(all: readonly Field[], depth: number, prefix: string): string[] {
   const ind = '  '.repeat(depth);
   const out: string[] = [];
+  const fields = all.filter((x) => x.kind.t !== 'absent');
   fields.forEach((field, i) => {
     const comma = i < fields.length - 1 ? ',' : '';
     const head = `${ind}"${field.name}": `;
