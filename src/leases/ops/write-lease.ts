@@ -231,7 +231,7 @@ export async function closeAs(
  */
 export async function stamp(ctx: LeaseContext, lease: Lease): Promise<Lease> {
   if (!ctx.store.uniqueWrites) return lease;
-  const { randomBytes } = await import('node:crypto');
+  const { randomBytes } = process.getBuiltinModule('node:crypto'); // not import(): the CLI runs in vm.Script
   return { ...lease, nonce: randomBytes(8).toString('hex') };
 }
 
