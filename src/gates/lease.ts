@@ -137,7 +137,9 @@ export function describeRun(r: CommandRun): string {
         : r.exitCode !== null
           ? `exit ${r.exitCode} in ${secs}`
           : `killed by ${r.signal} after ${secs}`;
-  const last = r.status === 'fail' || r.status === 'timeout' ? r.tail.at(-1) : undefined;
+  // The most telling line: the last one that says what failed (TAP `not ok`, an error), else the last.
+  const telling = [...r.tail].reverse().find((l) => /not ok|error|fail|assert/i.test(l)) ?? r.tail.at(-1);
+  const last = r.status === 'fail' || r.status === 'timeout' ? telling?.trim() : undefined;
   return r.status === 'skip' ? how : `${how}${last ? `: ${last.slice(0, 200)}` : ''}; output ${r.outputPath}`;
 }
 

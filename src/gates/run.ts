@@ -46,7 +46,7 @@ export interface CommandRun {
   outputPath: string;
   /** Log file relative to the common git dir (what the lease records). */
   output: string;
-  /** The last lines of its output (at most 5), for summaries. */
+  /** The last lines of its output (at most 20), for summaries. */
   tail: string[];
 }
 
@@ -140,7 +140,7 @@ export async function runGateCommands(opts: RunCommandsOptions): Promise<Command
       } finally {
         current = null;
       }
-      const tail = lastLines(fd, 5);
+      const tail = lastLines(fd, 20);
       closeSync(fd);
       const status = outcome.timedOut ? 'timeout' : outcome.code === 0 ? 'pass' : 'fail';
       if (status !== 'pass') failed = true;
