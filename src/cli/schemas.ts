@@ -19,9 +19,28 @@ export const ShowOutput = z
   .strictObject({ ...Lease.shape, stale: StaleField })
   .check(d('git coord show --json: the stored lease record plus "stale"'));
 
+/** One record `list` could not read, reported instead of dropped. */
+export const ListProblem = z
+  .strictObject({
+    kind: z.enum(['corrupt-record']).check(d('What is wrong (the doctor kind)')),
+    ref: z.string().check(d('The ref, e.g. refs/coord/leases/65')),
+    oid: z.string().check(d('The object id the ref points at')),
+    objectMissing: z.boolean().check(d('True when that object is missing from the object database')),
+    reason: z.string().check(d('Why it is not a valid lease (not JSON, wrong shape, too large, …)')),
+    message: z.string().check(d('The whole message, with what to do (git coord doctor --fix)')),
+  })
+  .check(d('A lease ref that could not be read as a lease'));
+
 /** `list --json`. */
 export const ListOutput = z
-  .strictObject({ leases: z.array(ShowOutput).check(d('Leases sorted by key')) })
+  .strictObject({
+    leases: z.array(ShowOutput).check(d('Leases sorted by key')),
+    problems: z
+      .array(ListProblem)
+      .check(
+        d('Lease refs that could not be read, sorted by ref (also warned about on stderr); empty when none'),
+      ),
+  })
   .check(d('git coord list --json'));
 
 /** `status --json`. */
