@@ -2,7 +2,9 @@
  * `npm run demo`: a real end-to-end coordination run on a fresh git repository. Three agent processes
  * (demo/agent.ts, each with its own COORD_HOLDER) claim phases, get their own worktrees and branches,
  * commit, stray into each other's worktree, hit the `done` gate, override it, die, and are taken over;
- * the closeout report is shown and the state is inspected with plain git. Every expected outcome is
+ * the closeout report is shown and the state is inspected with plain git; the finished phases are
+ * merged into main (`git coord merge`), a conflicting one is escalated, and `git coord cleanup` removes
+ * what the merged ones left. Every expected outcome is
  * checked; the process exits 0 only if all happened, else 1 naming the first that did not.
  */
 import { spawnSync } from 'node:child_process';
@@ -342,6 +344,80 @@ async function main(): Promise<void> {
     story.say('`git reflog` prints nothing here: it walks commits, and refs/coord/* point at blobs;');
     story.say('`git show <ref>@{N}` and the reflog file above are the plain-git way to read the history.');
   }
+
+  await mergeBack(b, wt);
+}
+
+/**
+ * The end of the work: the finished phases are merged into main (`git coord merge`), a conflicting one
+ * is escalated with nothing changed, and `git coord cleanup` removes what the merged ones left.
+ */
+async function mergeBack(b: Agent, wt: Record<string, string>): Promise<void> {
+  story.step(
+    'The maintainer merges the finished phases into main',
+    "No agent's worktree is touched; main's own clean checkout moves with it.",
+  );
+  const m65 = you('git coord merge 65');
+  story.expect(m65.code === 0 && /fast-forwarded/.test(m65.stdout), '`merge 65` fast-forwards main (exit 0)');
+  const m66 = you('git coord merge 66');
+  story.expect(m66.code === 0 && /^merged:/.test(m66.stdout), '`merge 66` makes a merge commit (exit 0)');
+  const main = gitOut('rev-parse', 'main')!;
+  story.expect(
+    ['coord/65', 'coord/66'].every((br) => gitOut('merge-base', '--is-ancestor', br, main) !== null),
+    'main now contains coord/65 and coord/66',
+  );
+  story.expect(
+    gitOut('status', '--porcelain', '--untracked-files=no') === '',
+    "main's checkout is clean and current",
+  );
+  you('git log --oneline --graph -6');
+  const rec = JSON.parse(gitOut('show', 'refs/coord/leases/66') ?? '{}') as { merge?: { method: string } };
+  story.expect(rec.merge?.method === 'merge', 'lease 66 records its merge (method "merge")');
+
+  story.step(
+    'A conflict is escalated: main changed src/index.js while agent-b finished phase 67',
+    'The merge exits 4, lists the paths; main, the branch and the worktree are left as they were.',
+  );
+  you(
+    "printf '// webhooks: see docs/webhooks.md\\n' >> src/index.js && git commit -qam 'index: webhook docs pointer'",
+  );
+  await as(
+    b,
+    "printf '# 67 plan check\\nok\\n' > .planning/phases/67-webhooks/67-PLAN-CHECK.md && " +
+      "printf '# 67 verification\\nok\\n' > .planning/phases/67-webhooks/67-VERIFICATION.md && " +
+      "git add .planning && git commit -qm '67: plan check and verification' && git coord done 67",
+    wt['67']!,
+  );
+  const before = gitOut('rev-parse', 'main');
+  const head67 = gitOut('rev-parse', 'coord/67');
+  const m67 = you('git coord merge 67');
+  story.expect(m67.code === 4, '`merge 67` is refused with exit 4');
+  story.expect(
+    both(m67).includes('conflict: src/index.js'),
+    'the message lists the conflicting path src/index.js',
+  );
+  story.expect(
+    gitOut('rev-parse', 'main') === before &&
+      gitOut('rev-parse', 'coord/67') === head67 &&
+      existsSync(wt['67']!),
+    'main did not move; branch coord/67 and its worktree are kept',
+  );
+
+  story.step('Clean up what the merged phases left behind');
+  const clean = you('git coord cleanup --branches');
+  story.expect(clean.code === 0, '`git coord cleanup --branches` exits 0');
+  story.expect(
+    !existsSync(wt['65']!) &&
+      !existsSync(wt['66']!) &&
+      gitOut('rev-parse', '--verify', '-q', 'refs/heads/coord/65') === null &&
+      gitOut('rev-parse', '--verify', '-q', 'refs/heads/coord/66') === null,
+    'the worktrees of 65 and 66 (clean, merged) are removed, with their branches',
+  );
+  story.expect(
+    existsSync(wt['67']!) && /kept\s+67 .*not in main/.test(clean.stdout),
+    'the worktree of 67 is kept: its branch is not merged',
+  );
+  you('git worktree list');
 }
 
 let code = 0;
