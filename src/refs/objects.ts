@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { CoordError } from '../errors.js';
 import { faultPoint } from './fault.js';
 import { MAX_BASE_BYTES, readPackedObject } from './pack.js';
@@ -136,6 +136,32 @@ export async function hasObject(repo: Pick<Repo, 'commonDir'>, oid: string): Pro
   }
 }
 
+/**
+ * The size a loose object's header states (`<type> <size>\0`), read by inflating only the start of
+ * the file (Z_SYNC_FLUSH: a truncated stream gives what it has), so a 10 MiB object is reported with
+ * its real size without inflating it. `null` when the header cannot be read.
+ */
+function looseHeaderSize(raw: Buffer): number | null {
+  for (const n of [256, 2048, 16384]) {
+    let head: Buffer;
+    try {
+      head = inflateSync(raw.subarray(0, n), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        maxOutputLength: 64 * 1024 * 1024,
+      });
+    } catch {
+      return null;
+    }
+    const nul = head.indexOf(0);
+    if (nul > 0) {
+      const size = Number(head.toString('latin1', 0, nul).split(' ')[1]);
+      return Number.isSafeInteger(size) ? size : null;
+    }
+    if (n >= raw.length) return null;
+  }
+  return null;
+}
+
 function readLooseObject(commonDir: string, oid: string, maxBytes: number): GitObject | null {
   let raw: Buffer;
   try {
@@ -148,7 +174,7 @@ function readLooseObject(commonDir: string, oid: string, maxBytes: number): GitO
     data = inflateSync(raw, { maxOutputLength: maxBytes + 64 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new RecordTooLargeError(`object ${oid}`, maxBytes + 1);
+      throw new RecordTooLargeError(`object ${oid}`, looseHeaderSize(raw) ?? maxBytes + 1);
     }
     throw new CoordError('object-corrupt', `loose object ${oid} is corrupt: ${(err as Error).message}`);
   }

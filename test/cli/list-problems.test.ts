@@ -45,4 +45,23 @@ describe('list --json reports corrupt records instead of dropping them (issue 9 
       problems: [],
     });
   });
+
+  it('the size error states the real size of a 10 MiB object, loose and packed', async () => {
+    const dir = makeCoordRepo();
+    const big = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+      cwd: dir,
+      input: Buffer.alloc(10 * 1024 * 1024, 0x20),
+      env: { ...process.env, ...GIT_ENV },
+      encoding: 'utf8',
+    }).trim();
+    sh(dir, 'update-ref', 'refs/coord/leases/big', big);
+    for (const layout of ['loose', 'packed']) {
+      if (layout === 'packed') sh(dir, 'gc', '-q');
+      const show = await cli(dir, ['show', 'big'], { COORD_HOLDER: 'a' });
+      expect(show.code, layout).toBe(1);
+      expect(show.stderr, layout).toContain(
+        `object ${big} is 10485760 bytes; records are limited to 1048576 bytes`,
+      );
+    }
+  });
 });
