@@ -10,6 +10,7 @@ import { hooksCommand } from './hooks.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
 import { mergeCommand } from './merge.js';
+import { parallelCommand } from './parallel.js';
 import { releaseCommand } from './release.js';
 import { renewCommand } from './renew.js';
 import { reportCommand } from './report.js';
@@ -41,6 +42,7 @@ export const commands: ReadonlyArray<CommandModule<any, any>> = [
   mergeCommand,
   cleanupCommand,
   runCommand,
+  parallelCommand,
   doctorCommand,
   syncCommand,
   initCommand,
