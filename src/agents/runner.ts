@@ -253,6 +253,8 @@ class Run {
   private lostMessage: string | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private beat: NodeJS.Timeout | null = null;
+  private beating = true;
+  private inflight: Promise<void> = Promise.resolve();
   private lastAck = Date.now();
   private lease: Lease;
 
@@ -314,7 +316,6 @@ class Run {
     if (this.signals.received) this.forward(this.signals.received);
     this.schedule();
     const res = await ended;
-    if (this.beat) clearTimeout(this.beat);
     if (this.killTimer) clearTimeout(this.killTimer);
     const pid = this.child?.pid;
     // Whatever the command left running in its group goes with it.
@@ -326,11 +327,21 @@ class Run {
   private schedule(): void {
     const every = Math.max(200, (this.lease.ttlSeconds * 1000) / 3);
     this.beat = setTimeout(() => {
-      void this.heartbeat().then(() => {
-        if (!this.lostMessage && this.child?.exitCode === null && this.child.signalCode === null)
-          this.schedule();
+      this.inflight = this.heartbeat();
+      void this.inflight.then(() => {
+        if (this.beating && !this.lostMessage) this.schedule();
       });
     }, every);
+  }
+
+  /**
+   * Stops the heartbeat (and waits for one in flight) before the writes that end the attempt. It runs
+   * on after the command ends while the gate does (a gate rule may run tests for minutes).
+   */
+  private async quiet(): Promise<void> {
+    this.beating = false;
+    if (this.beat) clearTimeout(this.beat);
+    await this.inflight;
   }
 
   private async heartbeat(): Promise<void> {
@@ -420,6 +431,8 @@ class Run {
   ): Promise<RunOutcome> {
     const key = this.opts.key;
     const by = signal ? ` by ${signal}` : ` exit ${code}`;
+    const gated = code === 0 && !signal && !error && !this.signals.received && !this.opts.release;
+    if (!gated) await this.quiet();
     if (this.lostMessage) {
       return this.outcome(
         'lost',
@@ -501,7 +514,16 @@ class Run {
   /** Exit 0: the `done` gate on the branch head decides; a failing gate keeps the lease open (exit 4). */
   private async gateAndDone(): Promise<RunOutcome> {
     const key = this.opts.key;
-    const { evaluation: ev, source, runs } = await runLeaseGate(this.ctx, key, this.lease);
+    let gateRun: Awaited<ReturnType<typeof runLeaseGate>>;
+    try {
+      gateRun = await runLeaseGate(this.ctx, key, this.lease);
+    } finally {
+      await this.quiet();
+    }
+    const { evaluation: ev, source, runs } = gateRun;
+    if (this.lostMessage) {
+      return this.outcome('lost', ExitCode.conflict, 0, null, `${this.lostMessage}\n(while its gate ran)`);
+    }
     if (ev.result === 'failed') {
       const missing = ev.rules.filter((r) => r.status === 'fail').map((r) => `${r.rule}: ${r.detail}`);
       const reason = `exit 0 but gate ${ev.gate} fails on ${source}`;
