@@ -19,16 +19,18 @@ import { makeTeam, member, mirrorRefs, remoteLease, remoteRefs, show, together }
  * every command a real CLI process.
  */
 
+afterAll(cleanup);
+
 const only = process.env.COORD_TEAM_TRANSPORTS?.split(',') as TransportName[] | undefined;
 
-describe.each(only ?? TRANSPORTS)('team mode over %s', (transport) => {
+// Every push and fetch over ssh is a new connection: minutes, not seconds, on a loaded 2-core machine.
+describe.each(only ?? TRANSPORTS)('team mode over %s', { timeout: 600_000 }, (transport) => {
   let server: TransportServer;
   beforeAll(async () => {
     server = await startTransport(transport);
   });
   afterAll(async () => {
     await server?.stop();
-    cleanup();
   });
 
   it('8 clones race claim K, 10 trials: exactly one wins, seven exit 3 naming it, every list names it after sync', async () => {
