@@ -300,6 +300,23 @@ export const SyncOutput = z
   .extend(MirrorReportOutput, {
     remote: z.string().check(d('The team remote (coord.remote)')),
     fetchedAt: z.string().check(d('When the fetch completed (ISO 8601)')),
+    heartbeats: z
+      .array(
+        z.strictObject({
+          key: z.string(),
+          holder: z.string(),
+          token: z.number(),
+          result: z
+            .enum(['renewed', 'dropped', 'kept'])
+            .check(
+              d(
+                'renewed; dropped: the lease was lost or closed meanwhile; kept: failed, tried again next sync',
+              ),
+            ),
+          message: z.nullable(z.string()),
+        }),
+      )
+      .check(d('Heartbeats left pending by commits (hooks never wait on the network), pushed now')),
   })
   .check(d('git coord sync --json'));
 

@@ -2,13 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { displaySafe, quote } from '../display.js';
+import { CoordError } from '../errors.js';
 import { evaluateGate, type GateEvaluation, indexTarget } from '../gates/index.js';
 import { type LeaseContext, openContext, staleOf } from '../leases/context.js';
 import { describeHolder, LeaseLostError } from '../leases/errors.js';
+import { heartbeat } from '../leases/heartbeat.js';
 import { resolveHolderId } from '../leases/identity.js';
 import { describeStale, formatAge } from '../leases/liveness.js';
 import { holdsIndex } from '../leases/model.js';
-import { renew } from '../leases/ops/index.js';
 import { currentBranch, leaseForBranch, leaseForWorktree, listLeases } from '../leases/state.js';
 import type { Lease } from '../records/schemas.js';
 import type { StoredRecord } from '../records/store.js';
@@ -151,7 +152,7 @@ export async function preCommit(ctx: LeaseContext, io: HookIO): Promise<number> 
       continue;
     }
     try {
-      await renew(ctx, { key: l.key, holder: me, token: l.token });
+      await heartbeat(ctx, { key: l.key, holder: me, token: l.token });
     } catch (err) {
       if (err instanceof LeaseLostError) return refuse(io, 'refusing the commit:', [err.message]);
       io.err(`git-coord: warning: could not renew lease ${l.key}: ${(err as Error).message}`);
@@ -239,6 +240,13 @@ function revList(cwd: string, tip: string, not: Array<string | null>): string[] 
 export async function prePush(ctx: LeaseContext, remote: string, stdin: string, io: HookIO): Promise<number> {
   const lines = parsePushLines(stdin);
   if (lines.length === 0) return 0;
+  try {
+    // Team mode: decide on the remote's current records, not on the mirror (DESIGN §7.5).
+    if (lines.some((l) => l.remoteRef.startsWith('refs/heads/'))) await ctx.store.refresh();
+  } catch (err) {
+    if (!(err instanceof CoordError)) throw err;
+    io.err(`git-coord: warning: deciding from the local mirror: ${err.message}`);
+  }
   const cwd = ctx.repo.worktreeTop ?? ctx.repo.gitDir;
   const now = ctx.now().getTime();
   let me: string | null = null;

@@ -389,7 +389,9 @@ fi
 [ -n "$coord_found" ] || exit 0
 `);
   } else if (name === 'pre-push') {
-    parts.push(`[ -n "$(git for-each-ref --count=1 --format=x refs/coord/leases)" ] || exit 0
+    // In team mode node refreshes the records of the pushed branches from the remote first, so an
+    // empty mirror is no reason to skip (DESIGN §7.5).
+    parts.push(`[ -n "$(git for-each-ref --count=1 --format=x refs/coord/leases)" ] || [ -n "$(git config coord.remote)" ] || exit 0
 `);
   } else {
     // The git dir and HEAD are read with shell builtins; one git call then lists the index records of

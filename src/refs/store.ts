@@ -44,6 +44,8 @@ export interface RefStore {
    * the remote already has answers "up to date" without checking the lease: DESIGN §7, trap 1).
    */
   readonly uniqueWrites: boolean;
+  /** True when a commit goes over the network: hooks then defer heartbeats instead of waiting. */
+  readonly networked: boolean;
   readonly retry: RetryPolicy;
   /**
    * Makes the local refs current before a decision. A no-op for the local backend; for a remote, a
@@ -68,6 +70,7 @@ export interface RefStore {
 export class LocalRefStore implements RefStore {
   readonly name = 'local';
   readonly uniqueWrites = false;
+  readonly networked = false;
   readonly retry: RetryPolicy = { budgetMs: 5000, maxBackoffMs: 64 };
   constructor(private readonly repo: Repo) {}
 

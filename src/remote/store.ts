@@ -43,6 +43,7 @@ const PUSH_TIMEOUT_MS = 60_000;
 export class RemoteRefStore implements RefStore {
   readonly name: string;
   readonly uniqueWrites = true;
+  readonly networked = true;
   readonly retry: RetryPolicy = { budgetMs: 60_000, maxBackoffMs: 400 };
   private fresh = false;
   /** What the last fetch of this process found. */

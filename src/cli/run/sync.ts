@@ -1,3 +1,5 @@
+import { openContext } from '../../leases/context.js';
+import { flushPending, type PendingResult } from '../../leases/heartbeat.js';
 import { discoverRepo } from '../../refs/repo.js';
 import { NotTeamModeError } from '../../remote/errors.js';
 import { ALL_NAMESPACES, type MirrorReport } from '../../remote/mirror.js';
@@ -9,6 +11,8 @@ import { displaySafe } from '../output.js';
 /** The `sync --json` document. */
 export interface SyncOutput extends MirrorReport {
   remote: string;
+  /** Heartbeats that commits left pending, and what pushing them did. */
+  heartbeats: PendingResult[];
   /** When the fetch completed (ISO 8601). */
   fetchedAt: string;
 }
@@ -24,12 +28,22 @@ export async function run(cwd: string = process.cwd()): Promise<SyncOutput> {
   const repo = discoverRepo(cwd);
   const remote = teamRemote(repo);
   if (!remote) throw new NotTeamModeError('git coord sync');
-  const report = await new RemoteRefStore(repo, remote).fetch(ALL_NAMESPACES);
-  return { remote, fetchedAt: new Date().toISOString(), ...report };
+  const store = new RemoteRefStore(repo, remote);
+  const report = await store.fetch(ALL_NAMESPACES);
+  const fetchedAt = new Date().toISOString();
+  const heartbeats = await flushPending(openContext(cwd, { repo, store }));
+  return { remote, fetchedAt, heartbeats, ...report };
 }
 
 /** `git coord sync`: one line per changed or quarantined ref, then a summary. */
 export async function handle(argv: SyncArgs): Promise<void> {
+  if (argv.heartbeats) {
+    const repo = discoverRepo(process.cwd());
+    const remote = teamRemote(repo);
+    if (!remote) throw new NotTeamModeError('git coord sync');
+    await flushPending(openContext(process.cwd(), { repo, store: new RemoteRefStore(repo, remote) }));
+    return;
+  }
   const out = await run();
   emit(argv.json, out, () => formatSync(out));
 }
@@ -42,6 +56,11 @@ function formatSync(out: SyncOutput): string {
   for (const q of out.invalid) {
     lines.push(
       `${q.fresh ? 'QUARANTINED' : 'still bad'} ${displaySafe(q.ref)} (${q.oid.slice(0, 12)}): ${displaySafe(q.reason)}; kept as ${displaySafe(q.quarantine)}, not used`,
+    );
+  }
+  for (const h of out.heartbeats) {
+    lines.push(
+      `heartbeat ${displaySafe(h.key)} (token ${h.token}): ${h.result}${h.message ? ` — ${displaySafe(h.message)}` : ''}`,
     );
   }
   lines.push(

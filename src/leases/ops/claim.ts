@@ -371,7 +371,8 @@ async function claimAttempt(
   let audit: Omit<AuditEvent, 'schema'> | undefined;
   if (d.kind === 'takeover' && prev) {
     next = takeOverLease(prev, opts.holder, now, ttlSeconds);
-    if (opts.worktree === false) next = { ...next, worktree: prev.worktree };
+    if (opts.worktree === false)
+      next = { ...next, worktree: prev.worktree?.host === ctx.host ? prev.worktree : null };
     else if (worktree) next = { ...next, worktree, branch: branch ?? next.branch };
     if (opts.note !== undefined) next = { ...next, note: opts.note };
     audit = auditEvent(ctx, 'takeover', next, opts.holder.id, {

@@ -5,7 +5,9 @@ import { describeHolder, LeaseStateError } from '../errors.js';
 import { expiresAt, formatAge } from '../liveness.js';
 import { takeOverLease } from '../model.js';
 import { writePushOptions } from '../push-options.js';
+import { readLease } from '../state.js';
 import { transact } from '../write.js';
+import { claim } from './claim.js';
 import { auditEvent, mustRead, takeoverReason, writeLease } from './write-lease.js';
 
 /** Options of {@link takeover}. */
@@ -31,6 +33,19 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
       'reason-required',
     );
   }
+  const foreign = await foreignWorktree(ctx, opts.key);
+  if (foreign && !opts.force) {
+    // Worktrees are per host (DESIGN §7.6): taking over work from another machine provisions a
+    // worktree here, as a claim does, and never records the other clone's path.
+    const r = await claim(ctx, {
+      key: opts.key,
+      holder: opts.holder,
+      takeover: true,
+      reason: opts.reason,
+      ttlSeconds: opts.ttlSeconds,
+    });
+    return r.lease;
+  }
   const taken = await transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
     const lease = cur.record;
@@ -51,7 +66,9 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
           `takeover needs a stale lease; to take it anyway: git coord takeover ${lease.key} --force --reason "…"`,
       );
     }
-    const next = takeOverLease(lease, opts.holder, ctx.now(), opts.ttlSeconds);
+    let next = takeOverLease(lease, opts.holder, ctx.now(), opts.ttlSeconds);
+    // A forced takeover of a lease whose worktree is on another host keeps no path of that host.
+    if (next.worktree && next.worktree.host !== ctx.host) next = { ...next, worktree: null };
     const reason =
       opts.force && lease.state === 'open' && !stale
         ? `forced: ${opts.reason}`
@@ -71,4 +88,12 @@ export async function takeover(ctx: LeaseContext, opts: TakeoverOptions): Promis
   });
   writePushOptions(ctx, taken); // best effort: the token moved; a failure leaves the old options there
   return taken;
+}
+
+/** True when lease `key`'s worktree is on another host (as read from the store, refreshed). */
+async function foreignWorktree(ctx: LeaseContext, key: string): Promise<boolean> {
+  await ctx.store.refresh();
+  const cur = await readLease(ctx.repo, key);
+  const wt = cur?.record.worktree;
+  return Boolean(wt && wt.host !== ctx.host && cur?.record.state !== 'closed');
 }
