@@ -80,10 +80,15 @@ async function takeoverTrials(dir: string): Promise<number[]> {
   const holders: number[] = [];
   for (let t = 0; t < TAKEOVER_TRIALS; t++) {
     const key = `t${t}`;
+    // The holder: a real agent process, killed after its claim (claim --pid refuses a pid that is gone).
+    const agent = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const exited = new Promise((r) => agent.once('exit', r));
     const claimed = await cli(
-      ['claim', key, '--no-worktree', '--holder', 'dead-agent', '--pid', String(deadPid())],
+      ['claim', key, '--no-worktree', '--holder', 'dead-agent', '--pid', String(agent.pid)],
       repo,
     );
+    agent.kill('SIGKILL');
+    await exited;
     if (claimed.code !== 0) throw new Error(`claim ${key} exited ${claimed.code}: ${claimed.stderr}`);
     const codes = await Promise.all(
       Array.from({ length: CONTENDERS }, (_, i) =>

@@ -69,22 +69,53 @@ export class LeaseStaleError extends CoordError {
   }
 }
 
-/** The caller is not (or no longer) the holder, or the token moved on (exit 3). Nothing changed. */
+/** Who the caller is, for messages: the id and where it came from (`git config user.email`…). */
+export interface CallerView {
+  id: string;
+  source?: string;
+}
+
+/** `id` as a shell word (quoted when it holds anything but `[A-Za-z0-9_.@+:-]`). */
+function shellWord(id: string): string {
+  return /^[\w.@+:-]+$/.test(id) ? id : `'${id.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The caller may not write the lease (exit 3); nothing changed. Two cases, two codes:
+ * - `lease-lost`: the caller held it and lost it: the token moved on (`--token N` no longer current,
+ *   or the caller's own earlier token per the reflog), or it was closed or crashed meanwhile;
+ * - `not-holder`: another holder has it and nothing says the caller ever did (typically the caller's
+ *   identity differs from the one that claimed: a new shell without `$COORD_HOLDER`). The message
+ *   says who the caller is and where that id came from, and how to be the holder instead.
+ */
 export class LeaseLostError extends CoordError {
   readonly lease: Lease;
-  constructor(lease: Lease, verb: string, yourToken?: number) {
+  constructor(lease: Lease, verb: string, yourToken?: number, caller?: CallerView) {
     const state =
       lease.state === 'open'
         ? `held by ${describeHolder(lease)}`
         : `${lease.state}${lease.outcome ? ` (${lease.outcome})` : ''}, last held by ${describeHolder(lease)}`;
-    const tokenNote =
-      yourToken !== undefined && yourToken !== lease.token ? ` (you had token ${yourToken})` : '';
-    super(
-      'lease-lost',
-      `you lost the lease ${lease.key}: token is now ${lease.token}${tokenNote}, ${state}. ` +
-        `Nothing was ${verb}. Stop writing to its branch; \`git coord show ${lease.key}\` shows it.`,
-      ExitCode.conflict,
-    );
+    const notHolder = caller !== undefined && yourToken === undefined && caller.id !== lease.holder.id;
+    if (notHolder) {
+      const you = `${caller.id}${caller.source ? ` (from ${caller.source})` : ''}`;
+      const holder = shellWord(lease.holder.id);
+      super(
+        'not-holder',
+        `lease ${lease.key} is ${state} (token ${lease.token}), not by you: you are ${you}. Nothing was ${verb}. ` +
+          `If you are ${lease.holder.id}, set COORD_HOLDER=${holder} or pass --holder ${holder}; ` +
+          `\`git coord show ${lease.key}\` shows the lease.`,
+        ExitCode.conflict,
+      );
+    } else {
+      const tokenNote =
+        yourToken !== undefined && yourToken !== lease.token ? ` (you had token ${yourToken})` : '';
+      super(
+        'lease-lost',
+        `you lost the lease ${lease.key}: token is now ${lease.token}${tokenNote}, ${state}. ` +
+          `Nothing was ${verb}. Stop writing to its branch; \`git coord show ${lease.key}\` shows it.`,
+        ExitCode.conflict,
+      );
+    }
     this.lease = lease;
   }
 }

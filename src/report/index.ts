@@ -64,8 +64,16 @@ function where(l: Lease): string {
   return parts.join(', ');
 }
 
-/** Builds the report for `key` (default: the current worktree's lease). Changes nothing. */
-export async function buildReport(ctx: LeaseContext, key?: string | null): Promise<Report> {
+/**
+ * Builds the report for `key` (default: the current worktree's lease). Changes nothing. `me` is the
+ * caller's holder id (null when unknown): K's lease is "your lease" only when `me` holds (or last held)
+ * it; otherwise the report names its holder and what the holder, or anyone else, can do.
+ */
+export async function buildReport(
+  ctx: LeaseContext,
+  key?: string | null,
+  me: string | null = null,
+): Promise<Report> {
   const k = key ?? (await currentKey(ctx));
   const now = ctx.now().getTime();
   const { leases, corrupt } = await listLeases(ctx.repo);
@@ -79,6 +87,8 @@ export async function buildReport(ctx: LeaseContext, key?: string | null): Promi
     const stale = staleOf(ctx, l, now);
     if (l.key === k) {
       mine = l;
+      const own = me !== null && l.holder.id === me;
+      const lease = own ? `your lease ${l.key}` : `lease ${l.key}`;
       const state =
         l.state === 'open'
           ? stale
@@ -90,19 +100,21 @@ export async function buildReport(ctx: LeaseContext, key?: string | null): Promi
       items.push({
         tag: 'INFO',
         key: l.key,
-        message: `your lease ${l.key}: ${state}, held by ${describeHolder(l)}, ${where(l)}, token ${l.token}, age ${age}, last heartbeat ${beat} ago`,
+        message: `${lease}: ${state}, ${l.state === 'open' ? 'held' : 'last held'} by ${describeHolder(l)}${own || me === null ? '' : ` (not you: ${me})`}, ${where(l)}, token ${l.token}, age ${age}, last heartbeat ${beat} ago`,
       });
       if (stale) {
         items.push({
           tag: 'WARN',
           key: l.key,
-          message: `your lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; renew it (git coord renew ${l.key}) or anyone may take it over`,
+          message: own
+            ? `your lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; renew it (git coord renew ${l.key}) or anyone may take it over`
+            : `lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; ${l.holder.id} can renew it, or take it over (git coord takeover ${l.key})`,
         });
       } else if (l.state === 'crashed') {
         items.push({
           tag: 'WARN',
           key: l.key,
-          message: `your lease ${l.key} crashed${l.crashReason ? ` (${l.crashReason})` : ''}: git coord claim ${l.key} resumes it`,
+          message: `${lease} crashed${l.crashReason ? ` (${l.crashReason})` : ''}: ${own ? `git coord claim ${l.key}` : `git coord takeover ${l.key}`} resumes it`,
         });
       }
       continue;
@@ -165,12 +177,13 @@ export async function buildReport(ctx: LeaseContext, key?: string | null): Promi
     items.push({ tag: 'INFO', key: k, message: `no lease ${k}` });
   }
 
-  return { key: k, items, gate, next_safe_action: nextAction(k, mine, blockers, stales, gateFailed) };
+  return { key: k, items, gate, next_safe_action: nextAction(k, mine, me, blockers, stales, gateFailed) };
 }
 
 function nextAction(
   k: string | null,
   mine: Lease | null,
+  me: string | null,
   blockers: Lease[],
   stales: Lease[],
   gateFailed: GateEvaluation | null,
@@ -189,8 +202,14 @@ function nextAction(
     stales.length > 0 ? `; stale/crashed: ${stales.map((l) => l.key).join(', ')} (take over or clear)` : '';
   if (!k) return `nothing blocks: no lease owns this worktree (pass --key K to report on one)${staleNote}`;
   if (!mine) return `nothing blocks; there is no lease ${k}${staleNote}`;
+  const own = me !== null && mine.holder.id === me;
+  if (mine.state === 'open' && !own && me !== null)
+    return `nothing blocks, but lease ${k} is held by ${mine.holder.id}, not you (${me}): only its holder closes it out (git coord done ${k})${staleNote}`;
   if (mine.state === 'open') return `nothing blocks: close out with git coord done ${k}${staleNote}`;
-  if (mine.state === 'crashed') return `your lease ${k} crashed: git coord claim ${k} to resume${staleNote}`;
+  if (mine.state === 'crashed')
+    return own
+      ? `your lease ${k} crashed: git coord claim ${k} to resume${staleNote}`
+      : `lease ${k} crashed: git coord takeover ${k} to resume${staleNote}`;
   return `nothing blocks: lease ${k} is ${mine.outcome}; safe to close out${staleNote}`;
 }
 

@@ -39,10 +39,20 @@ function held(cwd: string, delay: string, cmd: string[], env: Record<string, str
 }
 
 /** The pid of a process that has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn('true');
-  await new Promise((r) => child.once('close', r));
-  return child.pid!;
+/**
+ * A real agent process that can be killed: `claim --pid` refuses a pid with no process, so a
+ * holder-dead lease is made as it happens, by the agent dying after its claim.
+ */
+function agentProcess(): { pid: number; kill: () => Promise<void> } {
+  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    pid: child.pid!,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 interface LogEntry {
@@ -79,12 +89,14 @@ describe('pre-commit renewals racing takeovers (real git commit, real processes)
       const claimed: Lease[] = [];
       // expired: ttl 1 s, skew 0 s, and a wait; holder-dead: the recorded agent process is gone (a
       // renewal does not bring it back, so the takeover wins even after the commit's renewal).
-      const staleArgs = stale === 'expired' ? ['--ttl', '1s'] : ['--pid', String(await deadPid())];
+      const agent = stale === 'holder-dead' ? agentProcess() : null;
+      const staleArgs = agent ? ['--pid', String(agent.pid)] : ['--ttl', '1s'];
       for (const i of rounds) {
         wts.push(await claim(dir, `r${i}`, 'agent-old', staleArgs));
         claimed.push(record(dir, `refs/coord/leases/r${i}`)!);
       }
-      if (stale === 'expired') await sleep(1200);
+      if (agent) await agent.kill();
+      else await sleep(1200);
 
       // Round i: the takeover starts at once, the commit i × 150 ms later, so both orders happen. Odd
       // rounds send the hook's renewal through node instead of the shell.

@@ -1,6 +1,6 @@
 import { CoordError, ExitCode, UsageError } from '../../errors.js';
 import { gateRecord, runLeaseGate } from '../../gates/lease.js';
-import { resolveHolderId } from '../../leases/identity.js';
+import { resolveIdentity } from '../../leases/identity.js';
 import { done } from '../../leases/ops/index.js';
 import { readLease } from '../../leases/state.js';
 import type { GateResult, Lease } from '../../records/schemas.js';
@@ -36,12 +36,12 @@ export async function run(args: DoneArgs, cwd: string = process.cwd()): Promise<
   }
   assertKey(args.key);
   const ctx = context(cwd);
-  const holder = resolveHolderId(ctx.repo, args.holder);
+  const holder = resolveIdentity(ctx.repo, args.holder);
   const token = tokenArg(args.token);
   const cur = await readLease(ctx.repo, args.key);
   let gate: GateResult | null = null;
   // Only the holder of an open lease gets as far as the gate; everyone else gets done()'s own refusal.
-  if (cur && cur.record.state === 'open' && cur.record.holder.id === holder) {
+  if (cur && cur.record.state === 'open' && cur.record.holder.id === holder.id) {
     const { evaluation: ev, source, runs } = await runLeaseGate(ctx, args.key, cur.record);
     if (ev.result === 'failed' && !args.force) {
       const missing = ev.rules.filter((r) => r.status === 'fail').map((r) => `${r.rule}: ${r.detail}`);
@@ -53,7 +53,7 @@ export async function run(args: DoneArgs, cwd: string = process.cwd()): Promise<
         ev.missing,
       );
     }
-    gate = gateRecord(ev, holder, ctx.now(), args.force ? args.reason : null, runs);
+    gate = gateRecord(ev, holder.id, ctx.now(), args.force ? args.reason : null, runs);
   }
   return done(ctx, { key: args.key, holder, token, gate });
 }

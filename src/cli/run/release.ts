@@ -1,4 +1,4 @@
-import { resolveHolderId } from '../../leases/identity.js';
+import { resolveIdentity } from '../../leases/identity.js';
 import { type ReleaseResult, release } from '../../leases/ops/index.js';
 import type { ReleaseArgs } from '../commands/release.js';
 import { context, emit, tokenArg, warn } from '../common.js';
@@ -9,7 +9,7 @@ export async function run(args: ReleaseArgs, cwd: string = process.cwd()): Promi
   const ctx = context(cwd);
   return release(ctx, {
     key: args.key,
-    holder: resolveHolderId(ctx.repo, args.holder),
+    holder: resolveIdentity(ctx.repo, args.holder),
     token: tokenArg(args.token),
     removeWorktree: args.removeWorktree,
   });

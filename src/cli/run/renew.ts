@@ -1,4 +1,4 @@
-import { resolveHolder, resolveHolderId } from '../../leases/identity.js';
+import { resolveHolder, resolveIdentity } from '../../leases/identity.js';
 import { renew } from '../../leases/ops/index.js';
 import type { Lease } from '../../records/schemas.js';
 import type { RenewArgs } from '../commands/renew.js';
@@ -14,7 +14,7 @@ export async function run(args: RenewArgs, cwd: string = process.cwd()): Promise
       : undefined;
   return renew(ctx, {
     key: args.key,
-    holder: holderRecord?.id ?? resolveHolderId(ctx.repo, args.holder),
+    holder: resolveIdentity(ctx.repo, args.holder),
     token: tokenArg(args.token),
     ttlSeconds: durationArg(args.ttl, '--ttl'),
     holderRecord,

@@ -1,4 +1,7 @@
+import { UsageError } from '../../errors.js';
+import { resolveHolderId } from '../../leases/identity.js';
 import { assertKey } from '../../refs/names.js';
+import type { Repo } from '../../refs/repo.js';
 import { buildReport, formatReport, isBlocked, type Report } from '../../report/index.js';
 import type { ReportArgs } from '../commands/report.js';
 import { context, emit } from '../common.js';
@@ -7,7 +10,18 @@ import { colors, displaySafe } from '../output.js';
 /** Builds the closeout report; read-only. */
 export async function run(args: ReportArgs, cwd: string = process.cwd()): Promise<Report> {
   if (args.key !== undefined) assertKey(args.key);
-  return buildReport(context(cwd), args.key ?? null);
+  const ctx = context(cwd);
+  return buildReport(ctx, args.key ?? null, whoAmI(ctx.repo, args.holder));
+}
+
+/** The caller's holder id, or null when no identity is set (the report then says "lease", not "yours"). */
+function whoAmI(repo: Repo, explicit?: string): string | null {
+  try {
+    return resolveHolderId(repo, explicit);
+  } catch (err) {
+    if (err instanceof UsageError && err.code === 'no-identity') return null;
+    throw err;
+  }
 }
 
 const PAINT = { BLOCK: colors.red, WARN: colors.yellow, INFO: colors.cyan } as const;

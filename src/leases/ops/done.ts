@@ -1,11 +1,12 @@
 import type { GateResult, Lease } from '../../records/schemas.js';
 import type { LeaseContext } from '../context.js';
-import { auditEvent, closeAs } from './write-lease.js';
+import { auditEvent, type Caller, callerId, closeAs } from './write-lease.js';
 
 /** Options of {@link done}. */
 export interface DoneOptions {
   key: string;
-  holder: string;
+  /** The caller: a holder id, or its Identity (then a refusal says where the id came from). */
+  holder: Caller;
   token?: number;
   /**
    * The gate result to record. `overridden` also writes an `override` audit event (with its reason,
@@ -20,7 +21,7 @@ export async function done(ctx: LeaseContext, opts: DoneOptions): Promise<Lease>
   const gate = opts.gate;
   return closeAs(ctx, opts.key, opts.holder, 'done', 'done', opts.token, gate, (next) =>
     gate?.result === 'overridden'
-      ? auditEvent(ctx, 'override', next, opts.holder, {
+      ? auditEvent(ctx, 'override', next, callerId(opts.holder), {
           reason: gate.reason,
           token: next.token,
           commit: gate.commit,

@@ -1,12 +1,13 @@
 import type { Lease } from '../../records/schemas.js';
 import { type LeaseContext, mainTopOf } from '../context.js';
 import { dirtyEntries, removeWorktree } from '../worktree.js';
-import { closeAs } from './write-lease.js';
+import { type Caller, closeAs } from './write-lease.js';
 
 /** Options of {@link release}. */
 export interface ReleaseOptions {
   key: string;
-  holder: string;
+  /** The caller: a holder id, or its Identity (then a refusal says where the id came from). */
+  holder: Caller;
   token?: number;
   /** Remove the worktree too, when it is clean (a dirty one is kept with a warning). */
   removeWorktree?: boolean;

@@ -2,13 +2,13 @@ import type { Holder, Lease } from '../../records/schemas.js';
 import type { LeaseContext } from '../context.js';
 import { renewLease } from '../model.js';
 import { transact } from '../write.js';
-import { assertHolder, mustRead, writeLease } from './write-lease.js';
+import { assertHolder, type Caller, callerId, mustRead, writeLease } from './write-lease.js';
 
 /** Options of {@link renew}. */
 export interface RenewOptions {
   key: string;
-  /** Holder id of the caller. */
-  holder: string;
+  /** The caller: a holder id, or its Identity (then a refusal says where the id came from). */
+  holder: Caller;
   /** `--token N`: renew only while the token is still N. */
   token?: number;
   ttlSeconds?: number;
@@ -24,12 +24,12 @@ export interface RenewOptions {
 export async function renew(ctx: LeaseContext, opts: RenewOptions): Promise<Lease> {
   return transact(ctx, async () => {
     const cur = await mustRead(ctx, opts.key);
-    assertHolder(cur.record, opts.holder, 'renewed', opts.token);
+    assertHolder(cur.record, opts.holder, 'renewed', opts.token, ctx.repo);
     const next = renewLease(cur.record, ctx.now(), {
       ttlSeconds: opts.ttlSeconds,
       holder: opts.holderRecord,
       note: opts.note,
     });
-    return writeLease(ctx, 'renew', opts.holder, cur, next);
+    return writeLease(ctx, 'renew', callerId(opts.holder), cur, next);
   });
 }

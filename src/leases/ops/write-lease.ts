@@ -23,6 +23,7 @@ import {
   LeaseStateError,
   WorktreeHeldError,
 } from '../errors.js';
+import type { Identity } from '../identity.js';
 import { describeStale, type StaleReason } from '../liveness.js';
 import {
   branchIndexFor,
@@ -193,8 +194,22 @@ export function takeoverReason(
   return 'forced';
 }
 
-/** The caller must hold the open lease (with `token`, that exact token); else LeaseLostError. */
-export function assertHolder(cur: Lease, me: string, verb: string, token?: number): void {
+/** The caller of a holder-only operation: a holder id, or an {@link Identity} (id and its source). */
+export type Caller = string | Identity;
+
+/** The holder id of a {@link Caller}. */
+export function callerId(caller: Caller): string {
+  return typeof caller === 'string' ? caller : caller.id;
+}
+
+/**
+ * The caller must hold the open lease (with `token`, that exact token); else LeaseLostError: code
+ * `lease-lost` when the caller held it (its token, or per the lease ref's reflog in `repo`, an
+ * earlier token of the caller's), `not-holder` when another holder has it and nothing says the caller
+ * ever did (the message then names the caller's id and, for an Identity, where it came from).
+ */
+export function assertHolder(cur: Lease, caller: Caller, verb: string, token?: number, repo?: Repo): void {
+  const me = callerId(caller);
   if (cur.state !== 'open' || cur.holder.id !== me || (token !== undefined && token !== cur.token)) {
     if (cur.holder.id === me && cur.state === 'closed' && token === undefined) {
       throw new LeaseStateError(
@@ -203,14 +218,38 @@ export function assertHolder(cur: Lease, me: string, verb: string, token?: numbe
           `\`git coord claim ${cur.key}\` starts a new tenure.`,
       );
     }
-    throw new LeaseLostError(cur, verb, token);
+    const view = typeof caller === 'string' ? { id: caller } : caller;
+    const had = token ?? (cur.holder.id !== me && repo ? tokenOnceHeldBy(repo, leaseRef(cur.key), me) : null);
+    throw new LeaseLostError(cur, verb, had ?? undefined, view);
   }
+}
+
+/**
+ * The highest token `holder` is recorded with in the reflog of `ref` (git's reflog format; git-coord's
+ * messages read `coord: <verb> <key> by <holder> token <n>`), or `null` when there is none (no
+ * reflog, another clone's records, or never held). Whitespace in ids is compared as git stores it
+ * (collapsed).
+ */
+export function tokenOnceHeldBy(repo: Repo, ref: string, holder: string): number | null {
+  let text = '';
+  try {
+    text = readFileSync(join(repo.commonDir, 'logs', ref), 'utf8');
+  } catch {
+    return null;
+  }
+  const want = holder.replace(/\s+/g, ' ').trim();
+  let max: number | null = null;
+  for (const line of text.split('\n')) {
+    const m = /\tcoord: \S+ \S+ by (.+) token (\d+)$/.exec(line);
+    if (m && m[1] === want && (max === null || Number(m[2]) > max)) max = Number(m[2]);
+  }
+  return max;
 }
 
 export async function closeAs(
   ctx: LeaseContext,
   key: string,
-  holder: string,
+  holder: Caller,
   outcome: 'released' | 'done' | 'failed' | 'aborted',
   verb: string,
   token?: number,
@@ -219,9 +258,9 @@ export async function closeAs(
 ): Promise<Lease> {
   return transact(ctx, async () => {
     const cur = await mustRead(ctx, key);
-    assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token);
+    assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token, ctx.repo);
     const next = closeLease(cur.record, outcome, ctx.now(), gate);
-    return writeLease(ctx, verb, holder, cur, next, audit?.(next));
+    return writeLease(ctx, verb, callerId(holder), cur, next, audit?.(next));
   });
 }
 
