@@ -239,9 +239,9 @@ export function evaluateGate(
     const matched = files.filter((f) => m(f.path));
     const ok = matched.filter((f) => isRegularFile(f) && f.size > 0);
     if (ok.length > 0) {
-      rules.push({ rule, status: 'pass', detail: ok.map((f) => f.path).join(', ') });
+      rules.push({ rule, status: 'pass', detail: listPaths(ok.map((f) => f.path)) });
     } else if (matched.length > 0) {
-      rules.push({ rule, status: 'fail', detail: `empty: ${matched.map((f) => f.path).join(', ')}` });
+      rules.push({ rule, status: 'fail', detail: `empty: ${listPaths(matched.map((f) => f.path))}` });
     } else {
       rules.push({ rule, status: 'fail', detail: 'missing: no file matches' });
     }
@@ -299,18 +299,31 @@ function checkFresh(
     if (staged) return { rule, status: 'pass', detail: `${staged} is staged in this commit` };
   }
   const from = target.kind === 'commit' ? target.commit : target.head;
-  if (from === null) return { rule, status: 'fail', detail: `${matched.join(', ')}: never committed` };
+  if (from === null) return { rule, status: 'fail', detail: `${listPaths(matched)}: never committed` };
   const out = git(
     ['--git-dir', repo.gitDir, 'log', '-1', '--format=%H %ct', from, '--', ...matched.map(literal)],
     { cwd: repo.gitDir },
   ).stdout.trim();
-  if (!out) return { rule, status: 'fail', detail: `${matched.join(', ')}: no commit touches it` };
+  if (!out) return { rule, status: 'fail', detail: `${listPaths(matched)}: no commit touches it` };
   const [sha, ct] = out.split(' ');
   const age = now / 1000 - Number(ct);
   const when = `last changed ${formatAge(age)} ago in ${sha!.slice(0, 12)}`;
   return age <= within
     ? { rule, status: 'pass', detail: when }
     : { rule, status: 'fail', detail: `stale: ${when}, older than ${formatAge(within)}` };
+}
+
+/** Paths a rule shows in its detail: at most this many, then `and N more`. */
+const SHOWN_PATHS = 5;
+
+/**
+ * The paths of a rule's detail, summarised: the first {@link SHOWN_PATHS} and `and 19,995 more`, so a
+ * glob matching 20,000 files gives one short line, not hundreds of kilobytes.
+ */
+export function listPaths(paths: readonly string[]): string {
+  if (paths.length <= SHOWN_PATHS) return paths.join(', ');
+  const more = (paths.length - SHOWN_PATHS).toLocaleString('en-US');
+  return `${paths.slice(0, SHOWN_PATHS).join(', ')} and ${more} more (${paths.length.toLocaleString('en-US')} in all)`;
 }
 
 /** A pathspec that matches exactly this path (no glob magic). */
