@@ -4,7 +4,9 @@
  * `ref-locked` (all ref locks held, nothing written), `ref-written` (new value in the `.lock` file,
  * before the rename), `packed-locked` (`packed-refs.lock` held), `blob-temp` (object temp file
  * written, not yet linked), `receive-judged` (the server's pre-receive decided, not yet exited),
- * `push-options-unset` (a lease worktree's coord push options removed, the new ones not yet added).
+ * `push-options-unset` (a lease worktree's coord push options removed, the new ones not yet added),
+ * `merge-moved` (`git coord merge` moved the target branch, the lease not yet recorded),
+ * `cleanup-removed` (`git coord cleanup` removed a worktree, its branch not yet deleted).
  * `<point>:<scope>` fires only while {@link faultScope} is `<scope>` (e.g. the verb of one write among
  * several in a process). Costs one environment lookup when unset.
  */

@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { snapshotCli } from '../../demo/project.js';
 import { OUTPUT_SCHEMAS } from '../../src/cli/schemas.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { cleanup, sh } from '../fixtures/repo.js';
-import { cli, makeCoordRepo, worktrees } from './helpers.js';
+import { cleanup, collect, GIT_ENV, type RunResult, sh, tempDir } from '../fixtures/repo.js';
+import { CLI, cli, makeCoordRepo, record, worktrees } from './helpers.js';
 
 /**
  * `git coord cleanup` on a real repository with real worktrees: it removes a closed lease's clean,
@@ -146,4 +148,77 @@ describe('git coord cleanup', () => {
     expect(existsSync(lease.worktree!.path)).toBe(false);
     expect(JSON.parse((await cli(dir, ['doctor', '--json'])).stdout)).toEqual({ problems: [] });
   });
+});
+
+let cliCopy: string | null = null;
+/** Real `node git-coord.mjs` processes held at a barrier and released together. */
+async function together(dir: string, jobs: Array<{ args: string[]; holder: string }>): Promise<RunResult[]> {
+  cliCopy ??= snapshotCli(CLI, tempDir('coord-cli-'));
+  const children = jobs.map((j) =>
+    spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', process.execPath, cliCopy!, ...j.args], {
+      cwd: dir,
+      env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', COORD_HOLDER: j.holder, COORD_PID: undefined },
+    }),
+  );
+  const results = children.map(collect);
+  await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+  for (const c of children) c.stdin.end('go\n');
+  return Promise.all(results);
+}
+
+describe('cleanup under races and SIGKILL', () => {
+  it('4 cleanups and a re-claim of one of the leases at once: all exit 0, each worktree removed once, the re-claimed lease has its worktree', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const paths: Record<string, string> = {};
+    for (const key of ['a', 'b', 'c']) {
+      paths[key] = (await claim(dir, key)).worktree!.path;
+      await ok(dir, ['release', key]);
+    }
+    const rs = await together(dir, [
+      ...Array.from({ length: 4 }, () => ({ args: ['cleanup', '--json'], holder: 'orchestrator' })),
+      { args: ['claim', 'b', '--json'], holder: 'agent-a' },
+    ]);
+    const show = rs.map((r, i) => `#${i} exit ${r.code} ${r.stderr}`).join('\n');
+    expect(
+      rs.map((r) => r.code),
+      show,
+    ).toEqual([0, 0, 0, 0, 0]);
+    const removals = rs
+      .slice(0, 4)
+      .flatMap((r) => (JSON.parse(r.stdout).items as Item[]).filter((i) => i.action === 'removed'))
+      .map((i) => i.key)
+      .sort();
+    // a and c exactly once; b once or not at all (the claim may have come first).
+    expect(removals.filter((k) => k === 'a')).toHaveLength(1);
+    expect(removals.filter((k) => k === 'c')).toHaveLength(1);
+    expect(removals.filter((k) => k === 'b').length).toBeLessThanOrEqual(1);
+    expect(existsSync(paths.a!)).toBe(false);
+    expect(existsSync(paths.c!)).toBe(false);
+    const b = record(dir, 'refs/coord/leases/b')!;
+    expect(b).toMatchObject({ state: 'open', holder: { id: 'agent-a' } });
+    expect(existsSync(b.worktree!.path)).toBe(true);
+    expect(worktrees(dir).map((w) => w.path)).toContain(b.worktree!.path);
+  });
+
+  it.each(['cleanup-removed'])(
+    'SIGKILL at %s (between removing a worktree and deleting its branch): the dead lock is broken, a re-run finishes the job',
+    async (fault) => {
+      const dir = makeCoordRepo(CONFIG);
+      const lease = await claim(dir, 'k');
+      await ok(dir, ['release', 'k']);
+      const killed = await cli(dir, ['cleanup', '--branches'], { ...as('o'), GIT_COORD_TEST_FAULT: fault });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(existsSync(lease.worktree!.path)).toBe(false);
+      expect(sh(dir, 'for-each-ref', '--format=%(refname)', 'refs/heads/coord/')).toBe('refs/heads/coord/k');
+      // The worktree lock it held names a dead process on this host: the next run breaks it.
+      expect(existsSync(join(dir, '.git', 'coord-provision.lock'))).toBe(true);
+      const res = await cli(dir, ['cleanup', '--branches', '--json'], as('o'));
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout).items).toEqual([
+        expect.objectContaining({ key: 'k', action: 'removed', removed: ['branch'] }),
+      ]);
+      expect(sh(dir, 'for-each-ref', '--format=%(refname)', 'refs/heads/coord/')).toBe('');
+      expect(record(dir, 'refs/coord/leases/k')).toMatchObject({ state: 'closed', outcome: 'released' });
+    },
+  );
 });

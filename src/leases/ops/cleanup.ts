@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { branchHead, isAncestor } from '../../branches/merge.js';
+import { faultPoint } from '../../refs/fault.js';
 import { git } from '../../refs/git.js';
 import { type LeaseContext, mainTopOf } from '../context.js';
 import { describeHolder } from '../errors.js';
 import { holdsIndex } from '../model.js';
+import { ProvisionLock } from '../provision-lock.js';
 import { leaseForBranch, listLeases } from '../state.js';
 import { dirtyEntries, gitCwd, listWorktrees, realish, removeWorktree } from '../worktree.js';
 
@@ -39,11 +41,24 @@ export interface CleanupItem {
  * or branch another lease now holds, the main worktree, or a branch checked out anywhere. Worktrees go
  * with `git worktree remove --force` (after the clean check; `--force` only because of the link
  * symlinks), branches with `git update-ref -d refs/heads/<b> <oid>` (CAS: a branch that moved meanwhile
- * stays). Lease records are not changed (they are history).
+ * stays). Lease records are not changed (they are history). Runs under the repository's worktree
+ * lock (ProvisionLock, as claims and merges do), except with `dryRun`.
  *
  * @returns one item per lease that has a worktree (or, with `branches`, a branch) left, sorted by key.
  */
 export async function cleanup(ctx: LeaseContext, opts: CleanupOptions = {}): Promise<CleanupItem[]> {
+  if (opts.dryRun) return decideAndRemove(ctx, opts);
+  // Worktrees change only under the repository's worktree lock (ProvisionLock): a claim re-opening one
+  // of these leases either runs before (the lease is open: kept) or after (it makes the worktree again).
+  const lock = ProvisionLock.acquire(ctx.repo, ctx.host);
+  try {
+    return await decideAndRemove(ctx, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function decideAndRemove(ctx: LeaseContext, opts: CleanupOptions): Promise<CleanupItem[]> {
   const { repo, config, host } = ctx;
   const mainTop = mainTopOf(repo);
   const cwd = gitCwd(repo, mainTop);
@@ -154,6 +169,7 @@ export async function cleanup(ctx: LeaseContext, opts: CleanupOptions = {}): Pro
       continue;
     }
     if (removed.includes('worktree')) removeWorktree(repo, mainTop, path!);
+    faultPoint('cleanup-removed');
     if (removed.includes('branch') && head) {
       const res = git(['update-ref', '-d', `refs/heads/${lease.branch}`, head], { cwd, allowFailure: true });
       if (res.status !== 0) removed.pop();
