@@ -10,7 +10,8 @@ export interface ClearArgs extends JsonArgs {
 
 export const clearCommand: CommandModule<object, ClearArgs> = {
   command: 'clear <key>',
-  describe: 'delete a lease and its index refs (an open lease needs --force); audit event',
+  describe:
+    'clear a lease: a tombstone keeps its token, its index refs are deleted (an open lease needs --force); audit event',
   builder: (y) =>
     withJson(withHolder(withKey(y))).option('force', {
       type: 'boolean',
