@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { decodeRecord } from '../records/codec.js';
+import { BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
+import { identityProblem } from '../records/store.js';
 import { parseConfigList } from '../refs/config-list.js';
 import { readObject, writeBlob } from '../refs/objects.js';
-import { readRef } from '../refs/read.js';
+import { readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { RefTransaction } from '../refs/transaction.js';
 import { currentHost, worktreeId } from '../refs/worktree-id.js';
@@ -14,8 +17,9 @@ import { currentHost, worktreeId } from '../refs/worktree-id.js';
  * The common case of pre-commit — the current worktree or branch belongs to the caller's own open
  * lease, and the commit is a heartbeat — is normally settled by the shell script with git plumbing
  * (scripts.ts `coord_holder_renew`). When the shell cannot (no GNU `date`, an identity that needs
- * JSON escapes, a lost race…) it is handled here with the ref store alone (no zod, no
- * `git rev-parse`): the records are read as JSON, and the renewal is the same write
+ * JSON escapes, a lost race…) it is handled here with the ref store alone (no `git rev-parse`): the
+ * records are read through the same rule as every other reader (zod types, key = ref name, no
+ * symbolic refs), and the renewal is the same write
  * `git coord renew` makes (revision +1, `renewedAt` now, one CAS on the lease ref verifying the index
  * refs, reflog `coord: renew <key> by <holder> token <n>`). Node's start-up is most of a hook's cost, so
  * this module loads no `child_process` (6 ms) and no `tty` until it needs them. The shell passes
@@ -101,15 +105,23 @@ interface Raw {
 async function readRaw(repo: Repo, ref: string): Promise<Raw | null> {
   // Look before reading: a missing ref costs no thrown ENOENT.
   if (!existsSync(join(repo.commonDir, ref)) && !existsSync(join(repo.commonDir, 'packed-refs'))) return null;
+  // The one rule of every reader (issue 9 item 3): never a symbolic ref, the record type of the
+  // namespace (zod), the record of this ref (key / branch / id = its name). Anything else throws,
+  // and the full hook says what is wrong.
+  const loose = readLoose(repo.commonDir, ref);
+  if (loose && 'symref' in loose) throw new Error(`${ref} is a symbolic ref`);
   const oid = readRef(repo, ref);
   if (oid === null) return null;
   const obj = await readObject(repo, oid);
   if (obj.type !== 'blob') throw new Error(`${ref} is not a blob`);
-  const text = obj.content.toString('utf8');
-  const json = JSON.parse(text) as unknown;
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new Error(`${ref} is not a record`);
-  return { oid, text, json: json as Record<string, unknown> };
+  const type = ref.startsWith(LEASES)
+    ? LeaseType
+    : ref.startsWith('refs/coord/branches/')
+      ? BranchIndexType
+      : WorktreeType;
+  const json = decodeRecord<unknown>(type as RecordType<unknown>, obj.content) as Record<string, unknown>;
+  if (identityProblem(ref, json)) throw new Error(`${ref} is not the record of its ref`);
+  return { oid, text: obj.content.toString('utf8'), json };
 }
 
 function str(v: unknown): string | null {

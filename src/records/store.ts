@@ -1,6 +1,6 @@
 import { CoordError } from '../errors.js';
 import { ObjectMissingError, RecordTooLargeError, readObject, writeBlob } from '../refs/objects.js';
-import { listRefs, readRef } from '../refs/read.js';
+import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
@@ -66,11 +66,52 @@ export async function loadRecord<T>(repo: Repo, ref: string, oid: string, type: 
     throw err;
   }
   if (obj.type !== 'blob') throw new CorruptRecordError(ref, oid, `points at a ${obj.type}, not a blob`);
+  let record: T;
   try {
-    return decodeRecord(type, obj.content);
+    record = decodeRecord(type, obj.content);
   } catch (err) {
     if (err instanceof RecordDecodeError) throw new CorruptRecordError(ref, oid, err.message);
     throw err;
+  }
+  const problem = identityProblem(ref, record);
+  if (problem) throw new CorruptRecordError(ref, oid, problem);
+  return record;
+}
+
+/** The field of each record namespace that must equal the ref's name below the prefix (DESIGN §1). */
+const NAMED_BY: ReadonlyArray<readonly [prefix: string, field: string, what: string]> = [
+  ['refs/coord/leases/', 'key', 'lease key'],
+  ['refs/coord/branches/', 'branch', 'branch entry branch'],
+  ['refs/coord/worktrees/', 'id', 'worktree record id'],
+];
+
+/**
+ * Why `record`, read at `ref`, is not the record of that ref (a lease whose `key` differs from the
+ * ref's name, an index entry naming another branch or worktree), or `null`. Part of the one rule every
+ * reader applies (issue 9 item 3): the CLI, doctor, the hooks and records fetched from a remote.
+ */
+export function identityProblem(ref: string, record: unknown): string | null {
+  const named = NAMED_BY.find(([prefix]) => ref.startsWith(prefix));
+  if (!named) return null;
+  const [prefix, field, what] = named;
+  const got = (record as Record<string, unknown>)[field];
+  return got === ref.slice(prefix.length)
+    ? null
+    : `${what} ${JSON.stringify(String(got).slice(0, 100))} does not match its ref name`;
+}
+
+/**
+ * A symbolic ref where a record belongs (`refs/coord/…`, exit 1): records are never symbolic refs, and
+ * following one would make `show`/`release <name>` act on another record. It is not followed.
+ */
+export class SymbolicRecordRefError extends CorruptRecordError {
+  readonly target: string;
+  constructor(ref: string, target: string) {
+    super(ref, '0'.repeat(40), `a symbolic ref to ${target.slice(0, 200)}`);
+    this.message =
+      `${ref} is a symbolic ref (to ${target.slice(0, 200)}); records under refs/coord/ are never symbolic ` +
+      `refs, so it is not followed. Remove it with \`git symbolic-ref --delete ${ref}\`.`;
+    this.target = target;
   }
 }
 
@@ -78,13 +119,16 @@ export async function loadRecord<T>(repo: Repo, ref: string, oid: string, type: 
  * Reads the record at `ref`.
  *
  * @returns the record, or `null` when the ref does not exist.
- * @throws CorruptRecordError when it exists but is not a valid record of `type`.
+ * @throws CorruptRecordError when it exists but is not a valid record of `type` or not the record of
+ *   `ref` ({@link identityProblem}); SymbolicRecordRefError for a symbolic ref (never followed).
  */
 export async function readRecord<T>(
   repo: Repo,
   ref: string,
   type: RecordType<T>,
 ): Promise<StoredRecord<T> | null> {
+  const loose = readLoose(repo.commonDir, ref);
+  if (loose && 'symref' in loose) throw new SymbolicRecordRefError(ref, loose.symref);
   const oid = readRef(repo, ref);
   if (oid === null) return null;
   return { ref, oid, record: await loadRecord(repo, ref, oid, type) };
