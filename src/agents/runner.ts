@@ -439,7 +439,7 @@ class Run {
         ExitCode.conflict,
         code,
         signal,
-        `${this.lostMessage}\nthe command was stopped${by}`,
+        `${this.lostMessage}\nthe command was stopped${by}; exit 3`,
       );
     }
     if (error) code = 127;
@@ -496,7 +496,10 @@ class Run {
       }
       return await this.gateAndDone();
     } catch (err) {
-      if (isLost(err)) return this.outcome('lost', ExitCode.conflict, code, signal, err.message);
+      if (isLost(err)) {
+        this.opts.onEvent?.({ kind: 'lost', message: err.message });
+        return this.outcome('lost', ExitCode.conflict, code, signal, `${err.message}\nexit 3`);
+      }
       throw err;
     }
   }
@@ -522,7 +525,13 @@ class Run {
     }
     const { evaluation: ev, source, runs } = gateRun;
     if (this.lostMessage) {
-      return this.outcome('lost', ExitCode.conflict, 0, null, `${this.lostMessage}\n(while its gate ran)`);
+      return this.outcome(
+        'lost',
+        ExitCode.conflict,
+        0,
+        null,
+        `${this.lostMessage}\nlost while its gate ran; exit 3`,
+      );
     }
     if (ev.result === 'failed') {
       const missing = ev.rules.filter((r) => r.status === 'fail').map((r) => `${r.rule}: ${r.detail}`);

@@ -73,9 +73,9 @@ function describe(e: RunEvent): string {
     case 'started':
       return `attempt ${e.attempt}: started pid ${e.pid} in ${displaySafe(e.cwd)}`;
     case 'heartbeat-failed':
-      return `heartbeat failed (will retry): ${e.message}`;
+      return `heartbeat failed (will retry): ${displaySafe(e.message, { lines: true })}`;
     case 'lost':
-      return `${colors.red('lease lost:')} ${e.message}`;
+      return `${colors.red('lease lost:')} ${displaySafe(e.message, { lines: true })}`;
     case 'signal':
       return e.forwarded ? `got ${e.signal}; passing it to the command` : `got ${e.signal}`;
     case 'killing':
@@ -90,8 +90,10 @@ export async function handle(argv: RunArgs): Promise<void> {
   const write = (r: RunReport) => {
     if (report) writeFileSync(report, `${JSON.stringify(r, null, 2)}\n`);
   };
-  const say = (text: string) =>
-    process.stderr.write(`${colors.dim(`git-coord run ${displaySafe(key)}:`)} ${text}\n`);
+  const prefix = colors.dim(`git-coord run ${displaySafe(key)}:`);
+  const say = (text: string) => {
+    for (const line of text.split('\n')) process.stderr.write(`${prefix} ${line}\n`);
+  };
   try {
     assertKey(key);
     const command = commandArg(argv['--'], 'git coord run <key> [options] -- <command…>');
@@ -143,7 +145,10 @@ export async function handle(argv: RunArgs): Promise<void> {
         }),
     });
     const paint = outcome.exitCode === 0 ? colors.green : colors.red;
-    say(paint(displaySafe(outcome.message)));
+    // A lost lease was told as it happened: only how the command ended is left to say.
+    const text =
+      outcome.status === 'lost' ? outcome.message.split('\n').slice(1).join('\n') : outcome.message;
+    if (text) say(paint(displaySafe(text, { lines: true })));
     write({ ...outcome, commandPid: null, lease: undefined } as RunReport);
     process.exitCode = outcome.exitCode;
   } catch (err) {
