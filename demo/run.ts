@@ -4,11 +4,12 @@
  * commit, stray into each other's worktree, hit the `done` gate, override it, die, and are taken over;
  * the closeout report is shown and the state is inspected with plain git; the finished phases are
  * merged into main (`git coord merge`), a conflicting one is escalated, and `git coord cleanup` removes
- * what the merged ones left. Every expected outcome is
+ * what the merged ones left; finally an orchestrator runs three tasks with `git coord parallel` (at
+ * most 2 at once) and merges them. Every expected outcome is
  * checked; the process exits 0 only if all happened, else 1 naming the first that did not.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type CommandResult } from './agents.js';
@@ -418,6 +419,48 @@ async function mergeBack(b: Agent, wt: Record<string, string>): Promise<void> {
     'the worktree of 67 is kept: its branch is not merged',
   );
   you('git worktree list');
+
+  story.step(
+    'An orchestrator runs three follow-up tasks with `git coord parallel`, at most 2 at once',
+    'Each task is `git coord run` in its own lease and worktree (heartbeats, attempts); --merge merges ' +
+      'each finished one into main in the order they finish. The commands log when they start and end.',
+  );
+  const times = join(tmp, 'times');
+  const task =
+    `echo "start {key} $(date +%s%3N)" >> ${times}; sleep 1; echo "# {key}" > "notes-{key}.md"; ` +
+    `git add "notes-{key}.md"; git commit -qm "{key}: notes"; echo "end {key} $(date +%s%3N)" >> ${times}`;
+  const par = you(`git coord parallel fix-1 fix-2 fix-3 --max 2 --yes --merge -- sh -c '${task}'`);
+  story.expect(par.code === 0, '`git coord parallel` exits 0: every task done and merged');
+  story.expect(
+    ['fix-1', 'fix-2', 'fix-3'].every((k) =>
+      new RegExp(`^${k}\\s+done\\s+0\\s+\\S+\\s+merged`, 'm').test(par.stdout),
+    ),
+    'the final table says done and merged for fix-1, fix-2 and fix-3',
+  );
+  let running = 0;
+  let most = 0;
+  for (const [kind] of readTimes(times).map((l) => l.split(' '))) {
+    running += kind === 'start' ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  story.expect(most === 2, 'never more than 2 tasks ran at once (from the timestamps the tasks wrote)');
+  story.expect(
+    ['fix-1', 'fix-2', 'fix-3'].every((k) => gitOut('cat-file', '-e', `main:notes-${k}.md`) !== null),
+    "every task's commit is on main",
+  );
+  you('git coord show fix-1 | grep -E "^(state|attempts)"');
+}
+
+/** The start/end lines the parallel tasks wrote, in time order (an end before a start at the same ms). */
+function readTimes(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .sort((x, y) => {
+      const [kx, , tx] = x.split(' ');
+      const [ky, , ty] = y.split(' ');
+      return Number(tx) - Number(ty) || (kx === 'end' ? -1 : 0) - (ky === 'end' ? -1 : 0);
+    });
 }
 
 let code = 0;

@@ -28,6 +28,8 @@ describe('npm run demo (demo/run.ts as a real process)', () => {
       '$ git for-each-ref refs/coord',
       "$ git show 'refs/coord/leases/67@{1}'",
       "✓ the ref's reflog file records every write: claim by agent-c, takeover by agent-b",
+      '✓ `git coord parallel` exits 0: every task done and merged',
+      '✓ never more than 2 tasks ran at once (from the timestamps the tasks wrote)',
     ]) {
       expect(out).toContain(line);
     }
