@@ -5,8 +5,10 @@ import { quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import { openContext } from '../leases/context.js';
 import type { ProcessProbe } from '../leases/liveness.js';
+import { tombstoneLease } from '../leases/model.js';
+import { highestToken } from '../leases/ops/write-lease.js';
+import { transact } from '../leases/write.js';
 import { GC_CONFIG_KEY, hasRecordReflogGcConfig, keepRecordReflogs } from '../records/gc.js';
-import { optimistic } from '../records/optimistic.js';
 import {
   type Actor,
   QUARANTINE_PREFIX,
@@ -28,13 +30,14 @@ import {
   isCorrupt,
   listRecords,
   type StoredRecord,
+  writeRecord,
 } from '../records/store.js';
+import { keyProblem } from '../refs/names.js';
 import { hasObject } from '../refs/objects.js';
 import { BrokenRefError, listRefs, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
-import { RefTransaction } from '../refs/transaction.js';
 import { deadHolders } from './holders.js';
-import { BRANCHES, LEASES, planIndexes, queueIndexFixes, WORKTREES } from './indexes.js';
+import { BRANCHES, indexFixUpdates, LEASES, planIndexes, WORKTREES } from './indexes.js';
 import { findCoordLocks, removeStaleLock, STALE_LOCK_MS } from './locks.js';
 import { provisionLockProblem } from './provision.js';
 import { worktreeProblems } from './worktrees.js';
@@ -251,7 +254,15 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     };
     if (opts.fix) {
       try {
-        const target = quarantineRecord(repo, entry.ref, entry.oid, entry.error.reason, opts.actor);
+        const tombstone = await leaseTombstone(repo, entry, opts.actor);
+        const target = quarantineRecord(
+          repo,
+          entry.ref,
+          entry.oid,
+          entry.error.reason,
+          opts.actor,
+          tombstone,
+        );
         problem.fixed = true;
         problem.message += `: moved to ${target}, object kept`;
       } catch (err) {
@@ -274,11 +285,11 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   const skipRefs = unfixedCorrupt;
   if (opts.fix) {
     try {
-      const fixedIndex = await optimistic(async () => {
+      // Through the store: in team mode the rebuilt indexes are a CAS on the remote like any write.
+      const fixedIndex = await transact(ctx, async () => {
         const planned = await planIndexes(repo, { skipRefs, writeBlobs: true });
-        const tx = new RefTransaction(repo);
-        queueIndexFixes(tx, planned);
-        if (tx.refs().length > 0) tx.commit({ ident });
+        const updates = indexFixUpdates(planned);
+        if (updates.length > 0) await ctx.store.commit(updates, ident);
         return planned;
       });
       for (const p of fixedIndex) {
@@ -366,4 +377,19 @@ function brokenRefs(repo: Repo): string[] {
   };
   walk('refs/coord');
   return out.sort();
+}
+
+/**
+ * For a corrupt lease record: the blob of the tombstone that replaces it (closed, outcome `cleared`,
+ * the highest token its reflog knows), so the next claim's token is higher than any the key had;
+ * `undefined` for other records (their ref is deleted) and for a ref name that is no lease key.
+ */
+async function leaseTombstone(repo: Repo, entry: CorruptEntry, actor: Actor): Promise<string | undefined> {
+  if (!entry.ref.startsWith(LEASES)) return undefined;
+  const key = entry.ref.slice(LEASES.length);
+  if (keyProblem(key) !== null) return undefined;
+  const holder = { id: actor.id, host: actor.host, pid: null, pidStart: null, user: null };
+  const note = `tombstone of a corrupt record (${entry.oid}), quarantined by doctor --fix`;
+  const lease = tombstoneLease(key, await highestToken(repo, entry.ref), holder, new Date(), note);
+  return writeRecord(repo, LeaseType, lease);
 }

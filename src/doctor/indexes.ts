@@ -11,7 +11,7 @@ import { isCorrupt, listRecords, loadRecord, type StoredRecord, writeRecord } fr
 import { hashBlob } from '../refs/objects.js';
 import { listRefs } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
-import type { RefTransaction } from '../refs/transaction.js';
+import type { RefUpdate } from '../refs/store.js';
 
 /** One index problem and the ref change that fixes it. */
 export interface IndexProblem {
@@ -135,12 +135,12 @@ async function indexKey(
 }
 
 /** Queues every fixable change of `problems` in `tx`. */
-export function queueIndexFixes(tx: RefTransaction, problems: readonly IndexProblem[]): void {
-  for (const p of problems) {
-    if (!p.change) continue;
-    if (p.change.newOid === null) tx.delete(p.ref, p.change.oldOid ?? undefined, p.change.message);
-    else tx.update(p.ref, p.change.newOid, p.change.oldOid, p.change.message);
-  }
+export function indexFixUpdates(problems: readonly IndexProblem[]): RefUpdate[] {
+  return problems.flatMap((p) =>
+    p.change
+      ? [{ ref: p.ref, oid: p.change.newOid, expect: p.change.oldOid, message: p.change.message }]
+      : [],
+  );
 }
 
 export { BRANCHES, LEASES, WORKTREES };

@@ -15,19 +15,28 @@ export interface Actor {
 /**
  * Moves a record that failed validation aside, in one transaction: creates
  * `refs/coord/quarantine/<path under refs/coord/>/<yyyymmddThhmmss.mmmZ>` at the same object (so the
- * object is kept and reachable), deletes the original ref only if it still points at `oid`, and
- * records an audit event.
+ * object is kept and reachable), deletes the original ref only if it still points at `oid` (or, with
+ * `replaceWith`, points it at that object instead: a lease's tombstone, so its token never goes back),
+ * and records an audit event.
  *
  * @returns the quarantine ref.
  * @throws CasMismatchError when the ref changed since it was found invalid (nothing is moved).
  */
-export function quarantineRecord(repo: Repo, ref: string, oid: string, reason: string, by: Actor): string {
+export function quarantineRecord(
+  repo: Repo,
+  ref: string,
+  oid: string,
+  reason: string,
+  by: Actor,
+  replaceWith?: string,
+): string {
   const at = new Date();
   const stamp = at.toISOString().replace(/[-:]/g, '');
   const target = `${QUARANTINE_PREFIX}${ref.replace(/^refs\/coord\//, '')}/${stamp}`;
   const tx = new RefTransaction(repo);
   tx.create(target, oid, `coord: quarantine ${ref}`);
-  tx.delete(ref, oid, `coord: quarantine ${ref}`);
+  if (replaceWith) tx.update(ref, replaceWith, oid, `coord: quarantine ${ref} (tombstone)`);
+  else tx.delete(ref, oid, `coord: quarantine ${ref}`);
   queueAuditEvent(repo, tx, {
     action: 'quarantine',
     key: null,

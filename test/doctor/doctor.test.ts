@@ -140,7 +140,12 @@ describe('git coord doctor', () => {
     const quarantined = listRefs(repo, 'refs/coord/quarantine/').map((r) => r.ref);
     expect(quarantined).toHaveLength(3);
     expect(quarantined.some((r) => r.startsWith('refs/coord/quarantine/leases/bad/'))).toBe(true);
-    expect(readRef(repo, 'refs/coord/leases/bad')).toBeNull();
+    // A quarantined lease leaves a tombstone (its token never goes back), not a hole.
+    expect(JSON.parse(sh(dir, 'show', 'refs/coord/leases/bad'))).toMatchObject({
+      key: 'bad',
+      state: 'closed',
+      outcome: 'cleared',
+    });
     expect(sh(dir, 'cat-file', '-p', listRefs(repo, 'refs/coord/quarantine/leases/bad/')[0]!.oid)).toBe(
       'not json',
     );
