@@ -108,6 +108,39 @@ describe.each(TRANSPORTS)('server hook over %s', (transport) => {
       expect(allRefs(remote.dir)).toBe(before);
     });
 
+    it('deleting the branch index or forging a second lease for the branch does not free it', async () => {
+      const other = cloneRemote(remote);
+      sh(other, 'fetch', '-q', 'origin', '+refs/coord/*:refs/coord/*', 'coord/7:coord/7');
+      sh(other, 'checkout', '-q', 'coord/7');
+      commitFile(other, 'src/sneaky.txt', 'x\n');
+      const before = allRefs(remote.dir);
+      const unindexed = await gitAs(remote, other, [
+        'push',
+        'origin',
+        ':refs/coord/branches/coord/7',
+        'coord/7',
+      ]);
+      expect(unindexed.code).not.toBe(0);
+      expect(unindexed.stderr).toMatch(/refs\/heads\/coord\/7: updating it needs the lease's current token/);
+      const l7 = lease(other, 'refs/coord/leases/7');
+      const forged = { ...l7, key: '77', token: 1, revision: 1, holder: { ...l7.holder, id: 'mallory' } };
+      const second = await gitAs(remote, other, [
+        'push',
+        '-o',
+        'coord-token=1',
+        '-o',
+        'coord-holder=mallory',
+        'origin',
+        `${blob(other, `${JSON.stringify(forged, null, 2)}\n`)}:refs/coord/leases/77`,
+        'coord/7',
+      ]);
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toMatch(
+        /refs\/coord\/leases\/77: branch coord\/7 is already held by lease 7 of agent-1/,
+      );
+      expect(allRefs(remote.dir)).toBe(before);
+    });
+
     it("after a takeover the stale holder's push is refused (also with --no-verify), the new holder's accepted", async () => {
       b = cloneRemote(remote);
       sh(b, 'fetch', '-q', 'origin', '+refs/coord/*:refs/coord/*', 'coord/7:coord/7');

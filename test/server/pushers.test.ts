@@ -74,7 +74,28 @@ describe.each(TRANSPORTS)('pusher map over %s', (transport) => {
       `${blob(alice, `${JSON.stringify(forged, null, 2)}\n`)}:refs/coord/leases/4`,
     ]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/acquires lease 4 for agent-1: pusher bob may act as no holder/);
+    expect(res.stderr).toMatch(/writes lease 4 of agent-1: pusher bob may act as no holder/);
+    expect(allRefs(remote.dir)).toBe(before);
+  });
+
+  it("bob may not release agent-1's lease (and so free its branch)", async () => {
+    const l = JSON.parse(sh(alice, 'cat-file', 'blob', 'refs/coord/leases/3')) as Lease;
+    const closed = {
+      ...l,
+      state: 'closed',
+      outcome: 'released',
+      closedAt: l.renewedAt,
+      revision: l.revision + 1,
+    };
+    const bob = remote.as('bob');
+    const before = allRefs(remote.dir);
+    const res = await gitAs(bob, alice, [
+      'push',
+      bob.url,
+      `+${blob(alice, `${JSON.stringify(closed, null, 2)}\n`)}:refs/coord/leases/3`,
+    ]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/writes lease 3 of agent-1: pusher bob may act as no holder/);
     expect(allRefs(remote.dir)).toBe(before);
   });
 

@@ -3,16 +3,10 @@ import { CONFIG_PATH, ConfigError, type CoordConfig, parseConfig } from '../../c
 import { displaySafe } from '../../display.js';
 import { evaluateGate } from '../../gates/index.js';
 import { describeHolder } from '../../leases/errors.js';
-import { branchIndexRef, holdsIndex, leaseRef } from '../../leases/model.js';
+import { holdsIndex, leaseRef } from '../../leases/model.js';
 import { decodeRecord } from '../../records/codec.js';
-import {
-  type BranchIndex,
-  BranchIndexType,
-  type Lease,
-  LeaseType,
-  type RecordType,
-} from '../../records/schemas.js';
-import { coordRefKind, judgeRecordUpdate, type RecordSide } from '../../records/updates.js';
+import { type Lease, LeaseType } from '../../records/schemas.js';
+import { judgeRecordUpdate, type RecordSide } from '../../records/updates.js';
 import { type BatchObject, catFileBatch } from '../../refs/cat-file.js';
 import { git } from '../../refs/git.js';
 import { MAX_RECORD_BYTES } from '../../refs/objects.js';
@@ -26,13 +20,14 @@ import type { Repo } from '../../refs/repo.js';
  * whole push and git shows our stderr to the pusher as `remote:` lines. Checks, in order:
  *
  * 1. every update under `refs/coord/` by the record rules (src/records/updates.ts);
- * 2. an update of `refs/heads/<b>` while `<b>` is leased (the branch index names an open or crashed
- *    lease that names `<b>`, as it is after this push) needs the push options
- *    `coord-token=<the lease's token>` and `coord-holder=<its holder id>`: a stale holder (token moved
- *    on by a takeover) is refused, with or without `--no-verify`;
- * 3. a known pusher (`REMOTE_USER`, `GL_USER`) must be allowed to act as that holder when the server
- *    has a pusher map (`git config coord-pusher.<name>.holder <id>`, `*` = any); the same goes for a
- *    pushed lease record that acquires a lease (new or higher token);
+ * 2. an update of `refs/heads/<b>` while `<b>` is leased (an open or crashed lease names `<b>`, as the
+ *    leases are after this push; the index refs are not trusted for this, they may be deleted) needs
+ *    the push options `coord-token=<the lease's token>` and `coord-holder=<its holder id>`: a stale
+ *    holder (token moved on by a takeover) is refused, with or without `--no-verify`; a pushed lease
+ *    that would hold a branch another lease holds is refused (one branch, one holder);
+ * 3. with a pusher map (`git config coord-pusher.<name>.holder <id>`, `*` = any) a known pusher
+ *    (`REMOTE_USER`, `GL_USER`) may push a leased branch, and any lease record, only as a holder id the
+ *    map allows; a pusher the server cannot name is refused then;
  * 4. `protect`: a push to a protected branch that brings commits of another leased branch needs that
  *    lease closed or its `done` gate passing on the pushed commit (as the client pre-push).
  *
@@ -136,88 +131,63 @@ export function judgePush(repo: Repo, input: ReceiveInput): { refusals: Refusal[
 
   // 1. records
   const pushedLeases = new Map<string, Lease>();
-  const pushedIndex = new Map<string, BranchIndex | null>();
-  const acquisitions: Lease[] = [];
   for (const u of coord) {
     const j = judgeRecordUpdate({ ref: u.ref, old: side(u.old), next: side(u.next) });
-    if (!j.ok) {
-      refusals.push({ ref: u.ref, reason: j.reason });
-      continue;
-    }
-    const a = j.accepted;
-    if (a?.kind === 'lease') {
-      pushedLeases.set(u.ref, a.record);
-      if (a.old === null || a.record.token > a.old.token) acquisitions.push(a.record);
-    }
-    if (a?.kind === 'branch') pushedIndex.set(u.ref, a.record);
-    if (a === null && coordRefKind(u.ref).kind === 'branch') pushedIndex.set(u.ref, null);
+    if (!j.ok) refusals.push({ ref: u.ref, reason: j.reason });
+    else if (j.accepted?.kind === 'lease') pushedLeases.set(u.ref, j.accepted.record);
   }
-  if (refusals.length > 0 || heads.length === 0) {
-    checkAcquisitions(repo, input, acquisitions, refusals);
-    return { refusals, notes };
+  const map = pusherMap(repo);
+  // 3. with a pusher map, only a pusher allowed for a record's holder writes that lease
+  for (const l of pushedLeases.values()) {
+    const denied = pusherDenied(map, input.pusher, l.holder.id);
+    if (denied)
+      refusals.push({ ref: leaseRef(l.key), reason: `writes lease ${l.key} of ${l.holder.id}: ${denied}` });
   }
+  if (refusals.length > 0 || (heads.length === 0 && pushedLeases.size === 0)) return { refusals, notes };
 
-  // The lease state as it is after this push: pushed records win over the server's.
-  const current = (refs: string[]) =>
-    catFileBatch(
-      cwd,
-      refs.map((r) => readRef(repo, r)).filter((o): o is string => o !== null),
-    );
-  const decodeAt = <T>(
-    ref: string,
-    type: RecordType<T>,
-    cache: Map<string, BatchObject | null>,
-  ): T | null => {
-    const oid = readRef(repo, ref);
-    const obj = oid ? cache.get(oid) : null;
-    if (!obj?.content || obj.type !== 'blob') return null;
-    try {
-      return decodeRecord(type, obj.content);
-    } catch {
-      return null;
-    }
-  };
-  const branches = heads.map((u) => u.ref.slice('refs/heads/'.length));
-  const indexRefs = branches.map(branchIndexRef).filter((r) => !pushedIndex.has(r));
-  const indexObjs = current(indexRefs);
-  const indexAfter = (b: string): BranchIndex | null => {
-    const ref = branchIndexRef(b);
-    return pushedIndex.has(ref) ? pushedIndex.get(ref)! : decodeAt(ref, BranchIndexType, indexObjs);
-  };
-  const keys = branches.map((b) => indexAfter(b)?.key).filter((k): k is string => !!k);
-  const leaseObjs = current(keys.map(leaseRef).filter((r) => !pushedLeases.has(r)));
-  const leaseAfter = (key: string): Lease | null =>
-    pushedLeases.get(leaseRef(key)) ?? decodeAt(leaseRef(key), LeaseType, leaseObjs);
+  // Who holds each branch after this push, from the leases themselves (pushed records win over the
+  // server's): an index ref can be deleted or rewritten, a lease cannot go back.
+  const leases = allLeasesAfter(repo, pushedLeases);
+  const holding = new Map<string, Lease[]>();
+  for (const l of leases) {
+    if (l.branch && holdsIndex(l)) holding.set(l.branch, [...(holding.get(l.branch) ?? []), l]);
+  }
+  for (const l of pushedLeases.values()) {
+    const others = l.branch && holdsIndex(l) ? holding.get(l.branch)!.filter((o) => o.key !== l.key) : [];
+    if (others.length > 0)
+      refusals.push({
+        ref: leaseRef(l.key),
+        reason: `branch ${l.branch} is already held by lease ${others[0]!.key} of ${describeHolder(others[0]!)}`,
+      });
+  }
+  if (refusals.length > 0) return { refusals, notes };
 
-  // 2 + 3. leased branches need the current token (and a pusher allowed to act as the holder)
+  // 2. leased branches need the current token (and, with a map, a pusher allowed to act as the holder)
   const tokens = optionValues(input.pushOptions, 'coord-token');
   const holders = optionValues(input.pushOptions, 'coord-holder');
-  const map = pusherMap(repo);
   for (const u of heads) {
     const branch = u.ref.slice('refs/heads/'.length);
-    const key = indexAfter(branch)?.key;
-    const lease = key ? leaseAfter(key) : null;
-    if (!lease || !holdsIndex(lease) || lease.branch !== branch) continue;
-    const what = ZERO.test(u.next) ? 'deleting' : 'updating';
-    const heldBy = `branch ${branch} is leased as ${lease.key} to ${describeHolder(lease)} (token ${lease.token}, ${lease.state} since ${lease.acquiredAt})`;
-    if (!tokens.includes(String(lease.token)) || !holders.includes(lease.holder.id)) {
-      const carried =
-        tokens.length === 0 && holders.length === 0
-          ? 'this push carries no coord-token / coord-holder push options'
-          : `this push carries coord-token=${tokens.join(',') || '(none)'} coord-holder=${holders.join(',') || '(none)'}`;
-      refusals.push({
-        ref: u.ref,
-        reason:
-          `${what} it needs the lease's current token: ${heldBy}; ${carried}. ` +
-          `The holder pushes from the lease worktree (push.pushOption is set there by git coord claim) or with ` +
-          `git push -o coord-token=${lease.token} -o coord-holder=<holder id>; anyone else: take the lease over first.`,
-      });
-      continue;
+    for (const lease of holding.get(branch) ?? []) {
+      const what = ZERO.test(u.next) ? 'deleting' : 'updating';
+      const heldBy = `branch ${branch} is leased as ${lease.key} to ${describeHolder(lease)} (token ${lease.token}, ${lease.state} since ${lease.acquiredAt})`;
+      if (!tokens.includes(String(lease.token)) || !holders.includes(lease.holder.id)) {
+        const carried =
+          tokens.length === 0 && holders.length === 0
+            ? 'this push carries no coord-token / coord-holder push options'
+            : `this push carries coord-token=${tokens.join(',') || '(none)'} coord-holder=${holders.join(',') || '(none)'}`;
+        refusals.push({
+          ref: u.ref,
+          reason:
+            `${what} it needs the lease's current token: ${heldBy}; ${carried}. ` +
+            `The holder pushes from the lease worktree (push.pushOption is set there by git coord claim) or with ` +
+            `git push -o coord-token=${lease.token} -o coord-holder=<holder id>; anyone else: take the lease over first.`,
+        });
+        continue;
+      }
+      const denied = pusherDenied(map, input.pusher, lease.holder.id);
+      if (denied) refusals.push({ ref: u.ref, reason: `${what} it as holder ${lease.holder.id}: ${denied}` });
     }
-    const denied = pusherDenied(map, input.pusher, lease.holder.id);
-    if (denied) refusals.push({ ref: u.ref, reason: `${what} it as holder ${lease.holder.id}: ${denied}` });
   }
-  checkAcquisitions(repo, input, acquisitions, refusals, map);
 
   // 4. protect
   const { config, warning } = serverConfig(repo);
@@ -227,7 +197,6 @@ export function judgePush(repo: Repo, input: ReceiveInput): { refusals: Refusal[
     (u) => !ZERO.test(u.next) && protect.some((m) => m(u.ref.slice('refs/heads/'.length))),
   );
   if (protectedPushes.length === 0) return { refusals, notes };
-  const leases = allLeasesAfter(repo, pushedLeases);
   for (const u of protectedPushes) {
     const branch = u.ref.slice('refs/heads/'.length);
     const pushed = new Set(revList(cwd, u.next, [u.old]));
@@ -272,23 +241,6 @@ function pusherDenied(map: Map<string, string[]>, pusher: string | null, holder:
   const allowed = map.get(pusher) ?? [];
   if (allowed.includes('*') || allowed.includes(holder)) return null;
   return `pusher ${pusher} may act as ${allowed.length ? allowed.join(', ') : 'no holder'} (coord-pusher.${pusher}.holder)`;
-}
-
-function checkAcquisitions(
-  repo: Repo,
-  input: ReceiveInput,
-  acquisitions: Lease[],
-  refusals: Refusal[],
-  map = pusherMap(repo),
-): void {
-  for (const l of acquisitions) {
-    const denied = pusherDenied(map, input.pusher, l.holder.id);
-    if (denied)
-      refusals.push({
-        ref: leaseRef(l.key),
-        reason: `acquires lease ${l.key} for ${l.holder.id}: ${denied}`,
-      });
-  }
 }
 
 /** Every lease on the server after this push (pushed records win); corrupt ones are skipped. */
