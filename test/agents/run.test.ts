@@ -195,6 +195,55 @@ describe('git coord run: losing the lease', () => {
   });
 });
 
+describe('git coord run --pool', () => {
+  it('a runner killed with SIGKILL frees its slot at once: the next run takes the slot over', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const reportFile = join(tempDir('coord-report-'), 'r.json');
+    const first = start(
+      dir,
+      ['run', 'p1', '--pool', 'solo:1', '--report-file', reportFile, '--', 'sleep', '60'],
+      as('agent-a'),
+    );
+    const rep = await waitFor('the command', () => report(reportFile));
+    try {
+      expect(record(dir, 'refs/coord/leases/pool.solo.1')).toMatchObject({
+        state: 'open',
+        holder: { pid: first.child.pid },
+        worktree: null,
+        branch: null,
+      });
+      const exited = new Promise((r) => first.child.once('exit', r));
+      first.child.kill('SIGKILL');
+      await exited;
+      const next = await cli(dir, ['run', 'p2', '--pool', 'solo:1', '--', 'true'], as('agent-b'));
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toContain('holding pool slot pool.solo.1');
+      const slot = record(dir, 'refs/coord/leases/pool.solo.1')!;
+      expect(slot).toMatchObject({ state: 'closed', outcome: 'released', token: 2 });
+    } finally {
+      killGroup(rep.commandPid!);
+    }
+  });
+
+  it('a full pool makes a run wait until a slot frees', async () => {
+    const dir = makeCoordRepo(CONFIG);
+    const slow = start(dir, ['run', 'w1', '--pool', 'one:1', '--', 'sleep', '2'], as('agent-a'));
+    await waitFor('the slot', () =>
+      record(dir, 'refs/coord/leases/pool.one.1')?.state === 'open' ? true : undefined,
+    );
+    const waited = await cli(dir, ['run', 'w2', '--pool', 'one:1', '--', 'true'], as('agent-b'));
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(waited.stderr).toContain('every slot of pool one is busy; waiting');
+    const a = record(dir, 'refs/coord/leases/w1')!;
+    const b = record(dir, 'refs/coord/leases/w2')!;
+    // w2's command started only after w1's ended.
+    expect(Date.parse(b.attempts![0]!.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse(a.attempts![0]!.endedAt!),
+    );
+    expect((await slow.result).code).toBe(0);
+  });
+});
+
 describe('git coord run: how the command ends', () => {
   it('exit 1: closed failed with exit code 1 and the attempt recorded; --max-attempts 2 refuses the third run (exit 4)', async () => {
     const dir = makeCoordRepo(CONFIG);
