@@ -19,11 +19,45 @@ const JSON_RAW = new RegExp(`[${UNSAFE_CHARS.replace('\\x00-\\x1f', '')}]`, 'g')
  * is safe on a terminal too.
  */
 export function printJson(value: unknown): void {
-  const text = JSON.stringify(value, null, 2).replace(
+  process.stdout.write(`${jsonText(value)}\n`);
+}
+
+/** `value` as {@link printJson} writes it, without the trailing newline. */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
     JSON_RAW,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  process.stdout.write(`${text}\n`);
+}
+
+/**
+ * Prints `{"<key>": [<items>], <rest>}` exactly as {@link printJson} would, the items one at a time,
+ * so a long list is never held in memory as one document: written in chunks of about 64 KiB.
+ */
+export function jsonListPrinter(key: string): { item(value: unknown): void; end(rest?: object): void } {
+  let pending = `{\n  ${JSON.stringify(key)}: [`;
+  let count = 0;
+  const flush = () => {
+    process.stdout.write(pending);
+    pending = '';
+  };
+  // Each item is stringified inside the same wrapper, so JSON.stringify indents it as in the whole
+  // document; the wrapper's own lines are cut off again.
+  const head = `{\n  ${JSON.stringify(key)}: [\n`.length;
+  return {
+    item(value) {
+      const text = jsonText({ [key]: [value] });
+      pending += `${count++ === 0 ? '\n' : ',\n'}${text.slice(head, text.length - 6)}`;
+      if (pending.length >= 65536) flush();
+    },
+    end(rest = {}) {
+      pending += count === 0 ? ']' : '\n  ]';
+      // `{\n  "a": …,\n  "b": …\n}`: the fields after the list, indented as in the whole document
+      if (Object.keys(rest).length > 0) pending += `,\n${jsonText(rest).slice(2, -2)}`;
+      pending += '\n}\n';
+      flush();
+    },
+  };
 }
 
 /**

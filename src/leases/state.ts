@@ -13,6 +13,7 @@ import {
   type CorruptEntry,
   CorruptRecordError,
   isCorrupt,
+  iterateRecords,
   listRecords,
   readRecord,
   type StoredRecord,
@@ -66,6 +67,11 @@ export async function listLeases(
     else leases.push(e);
   }
   return { leases, corrupt };
+}
+
+/** Every lease (or corrupt entry) one at a time, sorted by key: {@link listLeases} for streaming callers. */
+export function iterateLeases(repo: Repo): AsyncGenerator<StoredRecord<Lease> | CorruptEntry> {
+  return iterateRecords(repo, LEASE_PREFIX, LeaseType);
 }
 
 /**

@@ -6,6 +6,9 @@ import type { RecordType } from './schemas.js';
 
 config(en());
 
+/** Strict UTF-8 (a malformed byte throws), shared: one decoder serves every record of a listing. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Content that is not a valid record of the expected type (exit 1). */
 export class RecordDecodeError extends CoordError {
   constructor(reason: string) {
@@ -34,7 +37,7 @@ export function encodeRecord<T>(type: RecordType<T>, value: T): Buffer {
 export function decodeRecord<T>(type: RecordType<T>, content: Buffer): T {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+    text = UTF8.decode(content);
   } catch {
     throw new RecordDecodeError('not UTF-8');
   }

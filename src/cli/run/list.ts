@@ -1,8 +1,10 @@
-import { type LeaseContext, staleOf } from '../../leases/context.js';
-import { listLeases } from '../../leases/state.js';
+import { staleOf } from '../../leases/context.js';
+import { iterateLeases } from '../../leases/state.js';
+import { isCorrupt } from '../../records/store.js';
 import type { ListArgs } from '../commands/list.js';
-import { context, emit, warn } from '../common.js';
+import { context, warn } from '../common.js';
 import { type LeaseView, leaseTable } from '../format.js';
+import { jsonListPrinter } from '../output.js';
 
 /** A lease ref `list` could not read (`list --json` `problems`, src/cli/schemas.ts ListProblem). */
 export interface ListProblem {
@@ -14,50 +16,50 @@ export interface ListProblem {
   message: string;
 }
 
-/**
- * Lists leases (sorted by key) with their liveness. Never writes; corrupt records are returned as
- * problems (never silently dropped).
- */
-export async function run(
-  args: ListArgs,
-  ctx: LeaseContext | string = process.cwd(),
-): Promise<{ leases: LeaseView[]; problems: ListProblem[] }> {
-  const c = typeof ctx === 'string' ? context(ctx) : ctx;
-  const { leases, corrupt } = await listLeases(c.repo);
-  const now = c.now().getTime();
-  const views = leases
-    .map((s): LeaseView => ({ ...s.record, stale: staleOf(c, s.record, now) }))
-    .filter((l) => {
-      switch (args.state) {
-        case undefined:
-          return true;
-        case 'stale':
-          return l.stale !== null;
-        case 'live':
-          return l.state === 'open' && l.stale === null;
-        default:
-          return l.state === args.state;
-      }
-    });
-  const problems = corrupt.map(
-    (e): ListProblem => ({
-      kind: 'corrupt-record',
-      ref: e.ref,
-      oid: e.oid,
-      objectMissing: e.error.objectMissing,
-      reason: e.error.reason,
-      message: e.error.message,
-    }),
-  );
-  return { leases: views, problems };
+/** True when `lease` passes `--state`. */
+function wanted(l: LeaseView, state: ListArgs['state']): boolean {
+  switch (state) {
+    case undefined:
+      return true;
+    case 'stale':
+      return l.stale !== null;
+    case 'live':
+      return l.state === 'open' && l.stale === null;
+    default:
+      return l.state === state;
+  }
 }
 
 /**
- * `git coord list`: warnings for corrupt records, then the table (or `{leases, problems}` with
- * `--json`).
+ * `git coord list`: the leases sorted by key with their liveness (a table, or `{leases, problems}`
+ * with `--json`), a warning on stderr for each corrupt record (never silently dropped: `problems`).
+ * Never writes. Streamed: one record is read, judged and (with `--json`) printed at a time, so
+ * 10,000 leases take a few MiB, not the whole set.
  */
 export async function handle(argv: ListArgs): Promise<void> {
-  const r = await run(argv);
-  for (const p of r.problems) warn(`${p.message} (skipped)`);
-  emit(argv.json, { leases: r.leases, problems: r.problems }, () => leaseTable(r.leases, Date.now()));
+  const c = context();
+  const now = c.now().getTime();
+  const json = argv.json ? jsonListPrinter('leases') : null;
+  const rows: LeaseView[] = [];
+  const problems: ListProblem[] = [];
+  for await (const e of iterateLeases(c.repo)) {
+    if (isCorrupt(e)) {
+      warn(`${e.error.message} (skipped)`);
+      problems.push({
+        kind: 'corrupt-record',
+        ref: e.ref,
+        oid: e.oid,
+        objectMissing: e.error.objectMissing,
+        reason: e.error.reason,
+        message: e.error.message,
+      });
+      continue;
+    }
+    const view: LeaseView = { ...e.record, stale: staleOf(c, e.record, now) };
+    if (!wanted(view, argv.state)) continue;
+    if (json) json.item(view);
+    else rows.push(view);
+  }
+  if (json) json.end({ problems });
+  else process.stdout.write(`${leaseTable(rows, Date.now())}\n`);
 }
