@@ -211,6 +211,16 @@ export const HooksStatusOutput = z
         detail: z.string(),
       }),
     ),
+    worktrees: z
+      .array(
+        z.strictObject({
+          path: z.string().check(d("The worktree's top")),
+          hooksDir: z.string().check(d('Where git looks for hooks when it runs in that worktree')),
+          runs: z.boolean().check(d("True when git-coord's pre-commit and reference-transaction run there")),
+          detail: z.string(),
+        }),
+      )
+      .check(d('Every worktree of the repository, and whether the coord checks run there')),
   })
   .check(d('git coord hooks status --json'));
 

@@ -1,12 +1,15 @@
 import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
+import { mainWorktreeTop } from '../config/config.js';
 import { quote } from '../display.js';
 import { CoordError } from '../errors.js';
+import { worktreeHooks } from '../hooks/install.js';
 import { openContext } from '../leases/context.js';
 import type { ProcessProbe } from '../leases/liveness.js';
 import { tombstoneLease } from '../leases/model.js';
 import { highestToken } from '../leases/ops/write-lease.js';
+import { provideWorktreeHooks } from '../leases/worktree.js';
 import { transact } from '../leases/write.js';
 import { GC_CONFIG_KEY, hasRecordReflogGcConfig, keepRecordReflogs } from '../records/gc.js';
 import {
@@ -61,6 +64,7 @@ export const PROBLEM_KINDS = [
   'dead-holder',
   'orphan-worktree',
   'missing-worktree',
+  'hooks-not-running',
 ] as const;
 
 export { GC_CONFIG_KEY };
@@ -238,6 +242,23 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
         `refs/coord reflog and drops record history after 30 days${fixed ? ': set to never' : ` (set it: git config ${GC_CONFIG_KEY} never)`}`,
       fixed,
     });
+  }
+
+  // Worktrees where git would run none of git-coord's checks while others run them (husky's relative
+  // core.hooksPath in a worktree made before the fix, a hooks directory removed by hand).
+  const hooks = worktreeHooks(repo);
+  if (hooks.some((w) => w.runs)) {
+    const mainTop = mainWorktreeTop(repo);
+    for (const w of hooks.filter((x) => !x.runs)) {
+      const copied = opts.fix ? provideWorktreeHooks(repo, mainTop, w.path) : null;
+      const fixed = copied !== null && (worktreeHooks(repo).find((x) => x.path === w.path)?.runs ?? false);
+      problems.push({
+        kind: 'hooks-not-running',
+        path: w.path,
+        message: `${w.detail}${fixed ? `: copied the main worktree's hooks to ${copied}` : ''}`,
+        fixed,
+      });
+    }
   }
 
   const unfixedCorrupt = new Set<string>();

@@ -14,6 +14,8 @@ export {
   huskyLine,
   installHooks,
   uninstallHooks,
+  type WorktreeHooks,
+  worktreeHooks,
 } from './install.js';
 export {
   CHAINED_SUFFIX,

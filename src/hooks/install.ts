@@ -4,8 +4,10 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -96,6 +98,18 @@ export interface HookState {
   detail: string;
 }
 
+/** Whether git-coord's checks would run in one worktree (issue 9 item 1). */
+export interface WorktreeHooks {
+  /** The worktree's top. */
+  path: string;
+  /** Where git looks for hooks when it runs there. */
+  hooksDir: string;
+  /** True when pre-commit and reference-transaction would run git-coord's checks there. */
+  runs: boolean;
+  /** What is missing, or what runs. */
+  detail: string;
+}
+
 /** `hooks status` document. */
 export interface HookStatus {
   hooksDir: string;
@@ -104,7 +118,70 @@ export interface HookStatus {
   husky: boolean;
   lefthook: string | null;
   hooks: HookState[];
+  /** Every worktree of the repository and whether the coord checks run there. */
+  worktrees: WorktreeHooks[];
 }
+
+function executable(path: string): boolean {
+  try {
+    return (statSync(path).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For every worktree (`git worktree list`), where git looks for hooks there (`git rev-parse
+ * --git-path hooks` run in it: a relative `core.hooksPath` such as husky's `.husky/_` is per worktree)
+ * and whether git-coord's checks would run: `reference-transaction` must be ours, and `pre-commit`
+ * ours, or a husky wrapper whose worktree's `.husky/pre-commit` calls ours, or lefthook's with the
+ * git-coord command in the worktree's config, or pre-commit's (pre-commit.com) running ours as
+ * `pre-commit.legacy`.
+ */
+export function worktreeHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'config'>): WorktreeHooks[] {
+  const cwd = repo.worktreeTop ?? repo.commonDir;
+  const list = git(['worktree', 'list', '--porcelain'], { cwd, allowFailure: true }).stdout;
+  const out: WorktreeHooks[] = [];
+  for (const line of list.split('\n')) {
+    if (!line.startsWith('worktree ')) continue;
+    const path = line.slice('worktree '.length);
+    if (!existsSync(path)) continue;
+    const res = git(['rev-parse', '--path-format=absolute', '--git-path', 'hooks'], {
+      cwd: path,
+      allowFailure: true,
+    });
+    if (res.status !== 0) continue; // bare entry or not a worktree any more
+    const hooksDir = res.stdout.trim();
+    const missing: string[] = [];
+    const rt = join(hooksDir, 'reference-transaction');
+    if (!executable(rt) || !isCoordHook(readText(rt) ?? '')) missing.push('reference-transaction');
+    const pc = join(hooksDir, 'pre-commit');
+    const text = executable(pc) ? readText(pc) : null;
+    const pcRuns =
+      text !== null &&
+      (isCoordHook(text) ||
+        (readText(join(path, '.husky', 'pre-commit')) ?? '').includes(`${HOOK_MARKER}`) ||
+        (/lefthook/.test(text) &&
+          LEFTHOOK_CONFIGS.some((n) => (readText(join(path, n)) ?? '').includes(HOOK_MARKER))) ||
+        (/pre-commit\.com|pre_commit/.test(text) && isCoordHook(readText(`${pc}.legacy`) ?? '')));
+    if (!pcRuns) missing.push('pre-commit');
+    out.push({
+      path,
+      hooksDir,
+      runs: missing.length === 0,
+      detail:
+        missing.length === 0
+          ? `git-coord's checks run from ${hooksDir}`
+          : `git looks for hooks in ${hooksDir}${existsSync(hooksDir) ? '' : ', which does not exist'}, and git-coord's ` +
+            `${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not run there: run \`git coord hooks install\` ` +
+            'in that worktree (husky: `npx husky` there, or `git coord doctor --fix`)',
+    });
+  }
+  return out;
+}
+
+/** In the scripts dir: the lefthook dispatchers that `lefthook install` added for git-coord. */
+const DISPATCHERS_FILE = 'lefthook-dispatchers';
 
 const LEFTHOOK_CONFIGS = ['lefthook.yml', 'lefthook.yaml', '.lefthook.yml', '.lefthook.yaml'];
 const LEFTHOOK_OTHER = [
@@ -245,6 +322,13 @@ export function installHooks(
   const missingHooks = MANAGED_HOOKS.filter((n) => !isLefthookHook(readText(join(layout.hooksDir, n))));
   if (changed || missingHooks.length > 0) {
     const ran = runLefthookInstall(top(repo));
+    const added = missingHooks.filter((n) => isLefthookHook(readText(join(layout.hooksDir, n))));
+    if (added.length > 0) {
+      const file = join(layout.scriptsDir, DISPATCHERS_FILE);
+      const known = new Set((readText(file) ?? '').split('\n').filter(Boolean));
+      for (const n of added) known.add(n);
+      writeAtomic(file, `${[...known].join('\n')}\n`, 0o644);
+    }
     if (!ran)
       instructions.push(
         'run `lefthook install` so git calls lefthook for pre-commit, commit-msg and pre-push',
@@ -452,7 +536,7 @@ export function uninstallHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'c
         } else {
           actions.push({ hook: name, action: 'removed', path, detail: 'removed' });
         }
-      } else if (exists(path) && exists(chained)) {
+      } else if (exists(path) && exists(chained) && !isCoordHook(readText(`${path}.legacy`) ?? '')) {
         actions.push({
           hook: name,
           action: 'kept-foreign',
@@ -460,25 +544,60 @@ export function uninstallHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'c
           detail: `${name} is no longer ours; the original is still at ${chained}`,
         });
       }
+      // pre-commit (pre-commit.com) `install` in migration mode renames the hook it finds to
+      // `<hook>.legacy` and runs it: ours would keep running from there.
+      const legacy = `${path}.legacy`;
+      if (isCoordHook(readText(legacy) ?? '')) {
+        rmSync(legacy, { force: true });
+        if (exists(chained)) renameSync(chained, legacy);
+        actions.push({
+          hook: name,
+          action: exists(legacy) ? 'restored' : 'removed',
+          path: legacy,
+          detail: exists(legacy)
+            ? `removed git-coord's ${name}, which pre-commit kept as ${name}.legacy, and put back the hook it had chained there`
+            : `removed git-coord's ${name}, which pre-commit kept as ${name}.legacy (it ran it)`,
+        });
+      }
     }
   }
   // Integration lines.
-  const files: string[] = [];
-  if (layout.huskyDir) for (const n of MANAGED_HOOKS) files.push(join(layout.huskyDir, n));
+  const files: Array<[string, HookName | null]> = [];
+  if (layout.huskyDir) for (const n of MANAGED_HOOKS) files.push([join(layout.huskyDir, n), n]);
   const cwd = top(repo);
-  for (const n of LEFTHOOK_CONFIGS) files.push(join(cwd, n));
-  for (const path of files) {
+  for (const n of LEFTHOOK_CONFIGS) files.push([join(cwd, n), null]);
+  for (const [path, hook] of files) {
     const current = readText(path);
     if (current === null || !current.includes(HOOK_MARKER)) continue;
     const created = current.split('\n').includes(CREATED_LINE);
     const rest = removeMarked(current);
     if (created && /^(#!.*\n)?\s*$/.test(rest)) {
       rmSync(path, { force: true });
-      actions.push({ hook: null, action: 'removed', path, detail: 'removed the file git-coord created' });
+      actions.push({ hook, action: 'removed', path, detail: 'removed the file git-coord created' });
     } else {
       writeFileSync(path, rest);
-      actions.push({ hook: null, action: 'removed', path, detail: 'removed the git-coord lines' });
+      actions.push({
+        hook,
+        action: 'removed',
+        path,
+        detail: hook
+          ? 'removed the git-coord line'
+          : `removed the git-coord commands (${MANAGED_HOOKS.join(', ')})`,
+      });
     }
+  }
+  for (const name of readText(join(layout.scriptsDir, DISPATCHERS_FILE))?.split('\n') ?? []) {
+    const hook = MANAGED_HOOKS.find((h) => h === name);
+    const path = hook ? join(layout.hooksDir, hook) : null;
+    const cfg = layout.lefthookConfig ? (readText(layout.lefthookConfig) ?? '') : '';
+    if (!hook || !path || !isLefthookHook(readText(path)) || new RegExp(`^${hook}:`, 'm').test(cfg)) continue;
+    rmSync(path, { force: true });
+    actions.push({
+      hook,
+      action: 'removed',
+      path,
+      detail: `removed the lefthook dispatcher \`lefthook install\` added for git-coord's ${hook} command`,
+    });
   }
   if (exists(layout.scriptsDir)) {
     rmSync(layout.scriptsDir, { recursive: true, force: true });
@@ -488,6 +607,12 @@ export function uninstallHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'c
       path: layout.scriptsDir,
       detail: 'removed the hook scripts',
     });
+  }
+  const coordDir = dirname(layout.scriptsDir);
+  try {
+    if (readdirSync(coordDir).length === 0) rmdirSync(coordDir);
+  } catch {
+    // absent, or still in use by records' companions (provision lock, gate run output)
   }
   if (actions.length === 0)
     actions.push({ hook: null, action: 'absent', path: layout.hooksDir, detail: 'no coord hooks installed' });
@@ -577,5 +702,6 @@ export function hookStatus(
     husky: layout.manager === 'husky',
     lefthook: layout.lefthookConfig,
     hooks,
+    worktrees: worktreeHooks(repo),
   };
 }

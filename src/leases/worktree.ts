@@ -1,5 +1,6 @@
 import {
   appendFileSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -8,6 +9,7 @@ import {
   realpathSync,
   statSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { git } from '../refs/git.js';
@@ -316,4 +318,48 @@ export function ensureExcluded(repo: Pick<Repo, 'commonDir'>, dir: string): bool
 export function insideOf(top: string, path: string): string | null {
   const rel = relative(top, path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : null;
+}
+
+/**
+ * Makes a new worktree run the same hooks as the main one (issue 9 item 1). With a relative
+ * `core.hooksPath` (husky's `.husky/_`, untracked), git looks for hooks in each worktree's own copy of
+ * that directory, which a new worktree lacks, so no hook would run there at all: the main worktree's
+ * directory is copied in (files and modes; husky's holds a `.gitignore` of `*`, so the copy stays
+ * out of `git status`). A tracked hooks directory, an absolute `core.hooksPath` or none (the shared
+ * `<common dir>/hooks`) need nothing. Returns what it copied, or null.
+ */
+export function provideWorktreeHooks(repo: Repo, mainTop: string | null, wt: string): string | null {
+  const hooksPath = repo.config().get('core.hookspath');
+  if (!hooksPath || isAbsolute(hooksPath) || hooksPath.startsWith('~') || !mainTop || mainTop === wt)
+    return null;
+  const from = join(mainTop, hooksPath);
+  const to = join(wt, hooksPath);
+  if (!existsSync(from) || existsSync(to)) return null;
+  cpSync(from, to, { recursive: true, preserveTimestamps: true });
+  return to;
+}
+
+/**
+ * Removes the line {@link ensureExcluded} adds for `dir` (`/<dir>/`) from the common dir's
+ * `info/exclude` (undoing `git coord init`); other lines are kept byte for byte. Returns true when a
+ * line was removed.
+ */
+export function removeExcluded(repo: Pick<Repo, 'commonDir'>, dir: string): boolean {
+  const norm = dir
+    .split(sep)
+    .join('/')
+    .replace(/^\.\/+/, '')
+    .replace(/\/+$/, '');
+  const file = join(repo.commonDir, 'info', 'exclude');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const lines = text.split('\n');
+  const kept = lines.filter((l) => l !== `/${norm}/`);
+  if (kept.length === lines.length) return false;
+  writeFileSync(file, kept.join('\n'));
+  return true;
 }

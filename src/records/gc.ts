@@ -26,3 +26,19 @@ export function keepRecordReflogs(repo: Repo): boolean {
   git(['config', '--file', join(repo.commonDir, 'config'), GC_CONFIG_KEY, 'never'], { cwd: repo.commonDir });
   return true;
 }
+
+/**
+ * Removes {@link GC_CONFIG_KEY} from the common dir's config (undoing `git coord init`) unless records
+ * remain under `refs/coord/` (their reflogs still need it). Returns `removed`, `kept` (records remain)
+ * or `absent`.
+ *
+ * @throws GitCommandError when `git config` fails.
+ */
+export function forgetRecordReflogs(repo: Repo, recordsRemain: boolean): 'removed' | 'kept' | 'absent' {
+  if (!hasRecordReflogGcConfig(repo)) return 'absent';
+  if (recordsRemain) return 'kept';
+  git(['config', '--file', join(repo.commonDir, 'config'), '--unset-all', GC_CONFIG_KEY], {
+    cwd: repo.commonDir,
+  });
+  return 'removed';
+}

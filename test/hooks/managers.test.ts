@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OUTPUT_SCHEMAS } from '../../src/cli/schemas.js';
 import { cli, makeCoordRepo } from '../cli/helpers.js';
-import { cleanup, sh } from '../fixtures/repo.js';
-import { claim, commitAs, switchAs, TEST_CONFIG, write } from './helpers.js';
+import { cleanup, run, sh } from '../fixtures/repo.js';
+import { as, claim, commitAs, switchAs, TEST_CONFIG, write } from './helpers.js';
 
 afterAll(cleanup);
 
@@ -104,6 +104,39 @@ describe('husky (core.hooksPath = .husky/_)', () => {
     expect(trailer.code).not.toBe(0);
     expect(trailer.stderr).toContain('65-VERIFICATION.md');
 
+    // A worktree made by claim runs the hooks too (issue 9 item 1): husky's hooks directory is
+    // relative and untracked, so claim copies it in; status and doctor name a worktree without it.
+    sh(dir, 'add', '.husky');
+    expect(
+      (
+        await run('git', ['commit', '-q', '--no-verify', '-m', 'husky hooks'], {
+          cwd: dir,
+          env: as('agent-a'),
+        })
+      ).code,
+    ).toBe(0);
+    const wt = await claim(dir, '66', 'agent-a');
+    expect(existsSync(join(wt, '.husky/_/pre-commit'))).toBe(true);
+    const inWt = await commitAs(wt, 'agent-b');
+    expect(inWt.code).not.toBe(0);
+    expect(`${inWt.stdout}${inWt.stderr}`).toContain('user pre-commit ran');
+    expect(inWt.stderr).toContain('agent-a');
+    expect((await commitAs(wt, 'agent-a')).code).toBe(0);
+    const st = JSON.parse((await cli(dir, ['hooks', 'status', '--json'])).stdout);
+    expect(st.worktrees.map((w: { runs: boolean }) => w.runs)).toEqual([true, true]);
+    rmSync(join(wt, '.husky/_'), { recursive: true });
+    const st2 = JSON.parse((await cli(dir, ['hooks', 'status', '--json'])).stdout);
+    expect(st2.worktrees.find((w: { path: string }) => w.path === wt).runs).toBe(false);
+    const doc = JSON.parse((await cli(dir, ['doctor', '--json'])).stdout);
+    expect(doc.problems.map((p: { kind: string; path?: string }) => [p.kind, p.path])).toContainEqual([
+      'hooks-not-running',
+      wt,
+    ]);
+    const fix = JSON.parse((await cli(dir, ['doctor', '--fix', '--json'])).stdout);
+    expect(fix.problems.find((p: { kind: string }) => p.kind === 'hooks-not-running').fixed).toBe(true);
+    expect((await commitAs(wt, 'agent-b')).code).not.toBe(0);
+    expect((await cli(dir, ['release', '66'], { COORD_HOLDER: 'agent-a' })).code).toBe(0);
+
     const un = await cli(dir, ['hooks', 'uninstall']);
     expect(un.code, un.stderr).toBe(0);
     expect(readFileSync(join(dir, '.husky/pre-commit'), 'utf8')).toBe(userHook);
@@ -181,5 +214,10 @@ describe('lefthook (lefthook.yml)', () => {
     expect(readFileSync(join(dir, 'lefthook.yml'), 'utf8')).toBe(original);
     expect(statSync(join(dir, '.git/hooks/pre-commit')).isFile()).toBe(true);
     expect(readFileSync(join(dir, '.git/hooks/pre-commit'), 'utf8')).toBe(lefthookPreCommit);
+    // The dispatchers lefthook added only for git-coord's commands are gone too (issue 9 item 14).
+    expect(existsSync(join(dir, '.git/hooks/commit-msg'))).toBe(false);
+    expect(existsSync(join(dir, '.git/hooks/pre-push'))).toBe(false);
+    expect(existsSync(join(dir, '.git/hooks/reference-transaction'))).toBe(false);
+    expect(un.stdout).not.toMatch(/^-:/m);
   });
 });

@@ -1,3 +1,6 @@
+import { readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../config/config.js';
 import { UsageError } from '../../errors.js';
 import {
   cliLocation,
@@ -14,7 +17,10 @@ import {
   serverHookStatus,
   uninstallServerHook,
 } from '../../hooks/server/install.js';
-import { discoverRepo } from '../../refs/repo.js';
+import { removeExcluded } from '../../leases/worktree.js';
+import { forgetRecordReflogs, GC_CONFIG_KEY } from '../../records/gc.js';
+import { listRefs } from '../../refs/read.js';
+import { discoverRepo, type Repo } from '../../refs/repo.js';
 import type { HooksArgs } from '../commands/hooks.js';
 import { emit } from '../common.js';
 import { colors } from '../output.js';
@@ -34,7 +40,7 @@ export function run(
     case 'install':
       return installHooks(repo, cliLocation());
     case 'uninstall':
-      return uninstallHooks(repo);
+      return undoInit(repo, uninstallHooks(repo));
     case 'status':
       return hookStatus(repo, cliLocation());
     default:
@@ -42,6 +48,58 @@ export function run(
         `hooks: unknown action ${JSON.stringify(args.action)}; use install, uninstall or status`,
       );
   }
+}
+
+/**
+ * The rest of what `git coord init` set up (issue 9 item 14), after the hooks are gone: the
+ * worktrees directory's `info/exclude` line, `gc.refs/coord/*.reflogExpireUnreachable` (kept while
+ * records remain under refs/coord, whose reflogs need it), an empty `<common dir>/coord/`. The
+ * committed `.coord/config.json` and the records themselves are the project's and stay.
+ */
+function undoInit(repo: Repo, report: HookReport): HookReport {
+  let dir = '.coord/worktrees';
+  try {
+    dir = loadConfig(repo).worktreeDir;
+  } catch {
+    // a broken config: the default directory's line is the one init wrote
+  }
+  const exclude = join(repo.commonDir, 'info', 'exclude');
+  if (removeExcluded(repo, dir)) {
+    report.actions.push({
+      hook: null,
+      action: 'removed',
+      path: exclude,
+      detail: `removed the line /${dir}/`,
+    });
+  }
+  const records = listRefs(repo, 'refs/coord/').length > 0;
+  const gc = forgetRecordReflogs(repo, records);
+  const config = join(repo.commonDir, 'config');
+  if (gc === 'removed') {
+    report.actions.push({ hook: null, action: 'removed', path: config, detail: `unset ${GC_CONFIG_KEY}` });
+  } else if (gc === 'kept') {
+    report.actions.push({
+      hook: null,
+      action: 'unchanged',
+      path: config,
+      detail: `kept ${GC_CONFIG_KEY}: records remain under refs/coord/ and their reflogs need it (uninstall removes it once refs/coord/ is empty)`,
+    });
+  }
+  const coordDir = join(repo.commonDir, 'coord');
+  try {
+    if (readdirSync(coordDir).length === 0) {
+      rmdirSync(coordDir);
+      report.actions.push({
+        hook: null,
+        action: 'removed',
+        path: coordDir,
+        detail: 'removed the empty directory',
+      });
+    }
+  } catch {
+    // not there
+  }
+  return report;
 }
 
 /** Human text of an install / uninstall report. */
@@ -53,7 +111,7 @@ export function formatHookReport(r: HookReport): string {
     );
   if (r.layout.coreHooksPath) lines.push(`core.hooksPath: ${r.layout.coreHooksPath}`);
   for (const a of r.actions)
-    lines.push(`${a.hook ?? '-'}: ${a.action} ${a.path}${a.detail ? ` (${a.detail})` : ''}`);
+    lines.push(`${a.hook ?? 'hooks'}: ${a.action} ${a.path}${a.detail ? ` (${a.detail})` : ''}`);
   for (const i of r.instructions) lines.push(`${colors.yellow('to do:')} ${i}`);
   return lines.join('\n');
 }
@@ -69,6 +127,9 @@ export function formatHookStatus(s: HookStatus): string {
   for (const h of s.hooks) {
     const paint = h.state === 'installed' || h.state === 'integrated' ? colors.green : colors.yellow;
     lines.push(`${h.name}: ${paint(h.state)}${h.chained ? ' (chained)' : ''} — ${h.detail}`);
+  }
+  for (const w of s.worktrees) {
+    if (!w.runs) lines.push(`${colors.yellow('worktree without the checks:')} ${w.path} — ${w.detail}`);
   }
   return lines.join('\n');
 }

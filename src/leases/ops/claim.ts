@@ -20,6 +20,7 @@ import {
   ensureWorktree,
   insideOf,
   type ProvisionResult,
+  provideWorktreeHooks,
   realish,
   rollbackWorktree,
 } from '../worktree.js';
@@ -177,6 +178,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
       holder: opts.holder.id,
     });
     warnings.push(...provision.warnings);
+    if (provision.created) provideWorktreeHooks(repo, mainTop, provision.path);
     if (mainTop) {
       const rel = insideOf(mainTop, provision.path);
       const dirRel = insideOf(mainTop, join(mainTop, config.worktreeDir));
