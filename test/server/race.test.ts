@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { cli } from '../cli/helpers.js';
+import { CLI, cli } from '../cli/helpers.js';
 import { cloneRemote, startTransport, TRANSPORTS, type TransportServer } from '../fixtures/remotes.js';
-import { cleanup, collect, GIT_ENV, sh } from '../fixtures/repo.js';
+import { cleanup, collect, GIT_ENV, sh, tempDir } from '../fixtures/repo.js';
 import {
   allRefs,
   blob,
@@ -23,6 +26,13 @@ import {
 afterAll(cleanup);
 
 const CONTENDERS = 6;
+
+let snapshot: string | null = null;
+/** A private copy of the built CLI (a concurrent build cannot break a run). */
+const CLI_SNAPSHOT = () => {
+  snapshot ??= snapshotCli(CLI, tempDir('coord-cli-'));
+  return snapshot;
+};
 
 describe.each(TRANSPORTS)('racing pushes through the server hook over %s', (transport) => {
   let server: TransportServer;
@@ -112,6 +122,62 @@ describe('the server hook killed with SIGKILL (path: the pusher environment reac
     const ok = await pushRecords(remote, a);
     expect(ok.code, ok.stderr).toBe(0);
     expect(sh(remote.dir, 'cat-file', '-t', 'refs/coord/leases/8')).toBe('blob');
+  });
+});
+
+describe('hooks install --server under races and SIGKILL', () => {
+  let server: TransportServer;
+  beforeAll(async () => {
+    server = await startTransport('path');
+  });
+  afterAll(() => server?.stop());
+
+  const FOREIGN = "#!/bin/sh\n# the team's own pre-receive\ncat > /dev/null\nexit 0\n";
+
+  it('4 installs at once over a foreign hook: it is kept byte for byte, ours is in place once', async () => {
+    const remote = server.remote({ pushOptions: false });
+    const hook = join(remote.dir, 'hooks', 'pre-receive');
+    writeFileSync(hook, FOREIGN, { mode: 0o755 });
+    const node = process.execPath;
+    const children = Array.from({ length: 4 }, () =>
+      spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', node, CLI_SNAPSHOT(), 'hooks', 'install', '--server'], {
+        cwd: remote.dir,
+        env: { ...process.env, ...GIT_ENV },
+      }),
+    );
+    const results = children.map(collect);
+    await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+    for (const c of children) c.stdin.end('go\n');
+    const done = await Promise.all(results);
+    expect(
+      done.map((r) => r.code),
+      done.map((r) => r.stderr).join('\n'),
+    ).toEqual([0, 0, 0, 0]);
+    expect(readFileSync(`${hook}.coord-chained`, 'utf8')).toBe(FOREIGN);
+    expect(readFileSync(hook, 'utf8')).toMatch(/git-coord-hook: server pre-receive/);
+    expect(readdirSync(join(remote.dir, 'hooks')).filter((f) => f.includes('coord-tmp'))).toEqual([]);
+    expect(sh(remote.dir, 'config', 'receive.advertisePushOptions')).toBe('true');
+    const un = await cli(remote.dir, ['hooks', 'uninstall', '--server']);
+    expect(un.code, un.stderr).toBe(0);
+    expect(readFileSync(hook, 'utf8')).toBe(FOREIGN);
+  });
+
+  it('killed at server-hook-chained: the foreign hook stays in place; the next install finishes', async () => {
+    const remote = server.remote({ pushOptions: false });
+    const hook = join(remote.dir, 'hooks', 'pre-receive');
+    writeFileSync(hook, FOREIGN, { mode: 0o755 });
+    const killed = await cli(remote.dir, ['hooks', 'install', '--server'], {
+      GIT_COORD_TEST_FAULT: 'server-hook-chained',
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(readFileSync(hook, 'utf8')).toBe(FOREIGN);
+    const again = await cli(remote.dir, ['hooks', 'install', '--server', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { actions: Array<{ action: string }> }).actions[0]!.action).toBe(
+      'chained',
+    );
+    expect(readFileSync(`${hook}.coord-chained`, 'utf8')).toBe(FOREIGN);
+    expect(readFileSync(hook, 'utf8')).toMatch(/git-coord-hook: server pre-receive/);
   });
 });
 

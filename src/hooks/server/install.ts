@@ -1,6 +1,7 @@
 import {
   chmodSync,
   existsSync,
+  linkSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -9,7 +10,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { GitCommandError, UsageError } from '../../errors.js';
+import { faultPoint } from '../../refs/fault.js';
 import { git } from '../../refs/git.js';
 import type { Repo } from '../../refs/repo.js';
 import { CHAINED_SUFFIX, type CliLocation, HOOK_MARKER, isCoordHook, shQuote } from '../scripts.js';
@@ -142,7 +144,35 @@ function configValue(dir: string, key: string): string | null {
   return res.status === 0 ? res.stdout.trim() : null;
 }
 
-/** Installs the server hook and turns on push options. Idempotent. */
+/** Hard-links `from` to `to`; false when `to` exists already. */
+function linkOnce(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * `git config <key> <value>`, retried while another git holds `config.lock` (concurrent installs);
+ * done when the value is there, whoever wrote it.
+ */
+function setConfig(dir: string, key: string, value: string): void {
+  for (let attempt = 1; ; attempt++) {
+    const res = git(['config', key, value], { cwd: dir, allowFailure: true });
+    if (res.status === 0 || configValue(dir, key) === value) return;
+    if (attempt >= 20) throw new GitCommandError(['config', key, value], res.status, res.stderr);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25 * attempt);
+  }
+}
+
+/**
+ * Installs the server hook and turns on push options. Idempotent, and safe to run several times at
+ * once. Killed between keeping a foreign hook and writing ours (fault point `server-hook-chained`),
+ * the next install finishes the job.
+ */
 export function installServerHook(
   repo: Pick<Repo, 'isBare' | 'commonDir'>,
   loc: CliLocation,
@@ -160,20 +190,25 @@ export function installServerHook(
       writeAtomic(path, text);
       actions.push({ action: 'updated', path, detail: 'rewritten with the current CLI path' });
     }
-  } else if (current !== null && existsSync(chained)) {
-    actions.push({
-      action: 'kept-foreign',
-      path,
-      detail: `a foreign ${HOOK} hook is in place and ${HOOK}${CHAINED_SUFFIX} exists: not touched; merge them by hand`,
-    });
   } else if (current !== null) {
-    renameSync(path, chained);
-    writeAtomic(path, text);
-    actions.push({
-      action: 'chained',
-      path,
-      detail: `kept the existing hook as ${HOOK}${CHAINED_SUFFIX}; it runs first`,
-    });
+    // Keep the foreign hook as <hook>.coord-chained with a hard link (it fails when that exists, so
+    // two installs at once cannot chain twice), then put ours in place. A chained copy equal to the
+    // hook in place is an install that stopped between the two steps (or a concurrent one): go on.
+    if (!linkOnce(path, chained) && readText(chained) !== current) {
+      actions.push({
+        action: 'kept-foreign',
+        path,
+        detail: `a foreign ${HOOK} hook is in place and ${HOOK}${CHAINED_SUFFIX} exists: not touched; merge them by hand`,
+      });
+    } else {
+      faultPoint('server-hook-chained');
+      writeAtomic(path, text);
+      actions.push({
+        action: 'chained',
+        path,
+        detail: `kept the existing hook as ${HOOK}${CHAINED_SUFFIX}; it runs first`,
+      });
+    }
   } else {
     writeAtomic(path, text);
     actions.push({ action: 'installed', path, detail: 'new' });
@@ -182,8 +217,8 @@ export function installServerHook(
   if (configValue(dir, 'receive.advertisePushOptions') === 'true') {
     actions.push({ action: 'unchanged', path: config, detail: 'receive.advertisePushOptions is true' });
   } else {
-    git(['config', 'receive.advertisePushOptions', 'true'], { cwd: dir });
-    git(['config', SET_BY_US, 'true'], { cwd: dir });
+    setConfig(dir, 'receive.advertisePushOptions', 'true');
+    setConfig(dir, SET_BY_US, 'true');
     actions.push({ action: 'configured', path: config, detail: 'set receive.advertisePushOptions true' });
   }
   return { repository: dir, actions };
