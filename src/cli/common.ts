@@ -1,6 +1,8 @@
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { type LeaseContext, openContext } from '../leases/context.js';
+import { formatAge } from '../leases/liveness.js';
+import { mirrorStatus } from '../remote/store.js';
 import { colors, displaySafe, printJson } from './output.js';
 
 /**
@@ -46,4 +48,25 @@ export function emit(json: boolean | undefined, value: unknown, human: () => str
     const text = human();
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
+}
+
+/** A mirror older than this is pointed out in human output (team mode), in seconds. */
+export const STALE_MIRROR_SECONDS = 300;
+
+/**
+ * Team mode: `value` with a `mirror` field (how old the records it was read from are; always in
+ * `--json`), and a note on stderr for humans when the mirror is older than a few minutes or was never
+ * fetched. Local mode: `value` unchanged, nothing printed.
+ */
+export function withMirror<T extends object>(ctx: LeaseContext, value: T, json: boolean | undefined): T {
+  const m = mirrorStatus(ctx.repo);
+  if (!m) return value;
+  if (!json && (m.ageSeconds === null || m.ageSeconds > STALE_MIRROR_SECONDS)) {
+    const age =
+      m.ageSeconds === null ? 'never fetched' : `last fetched ${formatAge(m.ageSeconds * 1000)} ago`;
+    process.stderr.write(
+      `git-coord: note: records as this clone last saw them on ${m.remote} (${age}); \`git coord sync\` refreshes them\n`,
+    );
+  }
+  return { ...value, mirror: m };
 }

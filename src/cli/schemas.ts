@@ -14,9 +14,22 @@ export const StaleField = z
   .nullable(z.enum(['expired', 'holder-dead', 'pid-reused']))
   .check(d('Why an open lease is stale: expired, holder-dead, pid-reused; null when live or not open'));
 
+/** Team mode: how fresh the local mirror the records were read from is; absent in local mode. */
+export const MirrorField = z.optional(
+  z
+    .strictObject({
+      remote: z.string().check(d('The team remote (coord.remote)')),
+      fetchedAt: z
+        .nullable(z.string())
+        .check(d("When this clone last fetched the remote's records, or null")),
+      ageSeconds: z.nullable(z.number()).check(d('Seconds since then, or null if never')),
+    })
+    .check(d('Team mode: age of the local mirror the output was read from (reads never fetch)')),
+);
+
 /** `show <key> --json`: the stored lease record plus `stale`. */
 export const ShowOutput = z
-  .strictObject({ ...Lease.shape, stale: StaleField })
+  .strictObject({ ...Lease.shape, stale: StaleField, mirror: MirrorField })
   .check(d('git coord show --json: the stored lease record plus "stale"'));
 
 /** One record `list` could not read, reported instead of dropped. */
@@ -40,6 +53,7 @@ export const ListOutput = z
       .check(
         d('Lease refs that could not be read, sorted by ref (also warned about on stderr); empty when none'),
       ),
+    mirror: MirrorField,
   })
   .check(d('git coord list --json'));
 
@@ -58,6 +72,7 @@ export const StatusOutput = z
       holder: z.nullable(z.string()).check(d('Holder id of the caller, or null when none is configured')),
       host: z.string().check(d('Host of the caller')),
     }),
+    mirror: MirrorField,
   })
   .check(d('git coord status --json'));
 
@@ -145,6 +160,7 @@ export const ReportOutput = z
       )
       .check(d("The key's gate on its branch head, or null")),
     next_safe_action: z.string().check(d('What to do next')),
+    mirror: MirrorField,
   })
   .check(d('git coord report --json (exit 4 when any item is BLOCK)'));
 

@@ -108,6 +108,13 @@ export interface ProvisionInput {
    * branch, and the reference-transaction hook judges that update by this identity.
    */
   holder?: string;
+  /**
+   * This claim takes a stale lease over: the reference-transaction hook would still judge the new
+   * branch by the old holder's lease (the takeover is committed after provisioning), so the hook is
+   * skipped (`COORD=0`) for this one git call; the claim's own takeover decision stands in for it, and
+   * the worktree and branch are rolled back if the takeover does not commit.
+   */
+  takingOver?: boolean;
 }
 
 /**
@@ -174,7 +181,10 @@ export function ensureWorktree(input: ProvisionInput): ProvisionResult {
   const args = exists
     ? ['worktree', 'add', '--quiet', path, branch]
     : ['worktree', 'add', '--quiet', '-b', branch, path, input.base];
-  const env = input.holder ? { COORD_HOLDER: input.holder } : undefined;
+  const env = {
+    ...(input.holder ? { COORD_HOLDER: input.holder } : {}),
+    ...(input.takingOver ? { COORD: '0' } : {}),
+  };
   const res = git(args, { cwd, allowFailure: true, env });
   if (res.status !== 0) {
     throw new WorktreeError(

@@ -18,7 +18,14 @@ import {
   RemoteRejectedError,
   RemoteUnreachableError,
 } from './errors.js';
-import { fetchMirror, type MirrorReport, NO_PROMPT, stagedInvalid, stagingRef } from './mirror.js';
+import {
+  fetchMirror,
+  lastFetched,
+  type MirrorReport,
+  NO_PROMPT,
+  stagedInvalid,
+  stagingRef,
+} from './mirror.js';
 import { accepted, parsePorcelain } from './porcelain.js';
 
 /** How long one `git push` may take before it is killed and its outcome re-read, in ms. */
@@ -163,6 +170,28 @@ export class RemoteRefStore implements RefStore {
       this.fresh = false; // someone else's fetch got there first; the next refresh settles it
     }
   }
+}
+
+/** How fresh the local mirror of the team remote is (reads are served from it). */
+export interface MirrorStatus {
+  /** The team remote (`coord.remote`). */
+  remote: string;
+  /** When this clone last fetched the remote's records (ISO 8601), or null if never. */
+  fetchedAt: string | null;
+  /** Seconds since then, or null if never. */
+  ageSeconds: number | null;
+}
+
+/** The mirror's freshness in team mode, or `null` in local mode. */
+export function mirrorStatus(repo: Repo, now: number = Date.now()): MirrorStatus | null {
+  const remote = teamRemote(repo);
+  if (!remote) return null;
+  const at = lastFetched(repo, remote);
+  return {
+    remote,
+    fetchedAt: at === null ? null : new Date(at).toISOString(),
+    ageSeconds: at === null ? null : Math.max(0, Math.round((now - at) / 1000)),
+  };
 }
 
 /** The remote of team mode (`git config coord.remote`), or `null` in local mode. */

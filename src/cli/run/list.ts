@@ -2,7 +2,7 @@ import { staleOf } from '../../leases/context.js';
 import { iterateLeases } from '../../leases/state.js';
 import { isCorrupt } from '../../records/store.js';
 import type { ListArgs } from '../commands/list.js';
-import { context, warn } from '../common.js';
+import { context, warn, withMirror } from '../common.js';
 import { type LeaseView, leaseTable } from '../format.js';
 import { jsonListPrinter } from '../output.js';
 
@@ -60,6 +60,7 @@ export async function handle(argv: ListArgs): Promise<void> {
     if (json) json.item(view);
     else rows.push(view);
   }
-  if (json) json.end({ problems });
+  const tail = withMirror(c, { problems }, argv.json); // team mode: the mirror's age
+  if (json) json.end(tail);
   else process.stdout.write(`${leaseTable(rows, Date.now())}\n`);
 }

@@ -1,16 +1,17 @@
 import { UsageError } from '../../errors.js';
+import type { LeaseContext } from '../../leases/context.js';
 import { resolveHolderId } from '../../leases/identity.js';
 import { assertKey } from '../../refs/names.js';
 import type { Repo } from '../../refs/repo.js';
 import { buildReport, formatReport, isBlocked, type Report } from '../../report/index.js';
 import type { ReportArgs } from '../commands/report.js';
-import { context, emit } from '../common.js';
+import { context, emit, withMirror } from '../common.js';
 import { colors, displaySafe } from '../output.js';
 
 /** Builds the closeout report; read-only. */
-export async function run(args: ReportArgs, cwd: string = process.cwd()): Promise<Report> {
+export async function run(args: ReportArgs, cwd: string | LeaseContext = process.cwd()): Promise<Report> {
   if (args.key !== undefined) assertKey(args.key);
-  const ctx = context(cwd);
+  const ctx = typeof cwd === 'string' ? context(cwd) : cwd;
   return buildReport(ctx, args.key ?? null, whoAmI(ctx.repo, args.holder));
 }
 
@@ -28,7 +29,10 @@ const PAINT = { BLOCK: colors.red, WARN: colors.yellow, INFO: colors.cyan } as c
 
 /** `git coord report`: the tagged report (JSON with `--json`); exit 4 when anything is [BLOCK]. */
 export async function handle(argv: ReportArgs): Promise<void> {
-  const report = await run(argv);
-  emit(argv.json, report, () => formatReport(report, (tag, s) => PAINT[tag](s), displaySafe));
+  const ctx = context();
+  const report = await run(argv, ctx);
+  emit(argv.json, withMirror(ctx, report, argv.json), () =>
+    formatReport(report, (tag, s) => PAINT[tag](s), displaySafe),
+  );
   if (isBlocked(report)) process.exitCode = 4;
 }

@@ -3,7 +3,7 @@ import { LeaseNotFoundError } from '../../leases/errors.js';
 import { readLease } from '../../leases/state.js';
 import { assertKey } from '../../refs/names.js';
 import type { ShowArgs } from '../commands/show.js';
-import { context, emit } from '../common.js';
+import { context, emit, withMirror } from '../common.js';
 import { type LeaseView, leaseDetails } from '../format.js';
 
 /** Reads one lease with its liveness. Never writes. */
@@ -19,5 +19,7 @@ export async function run(args: ShowArgs, ctx: LeaseContext | string = process.c
 export async function handle(argv: ShowArgs): Promise<void> {
   const ctx = context();
   const view = await run(argv, ctx);
-  emit(argv.json, view, () => leaseDetails(view, view.stale, Date.now(), ctx.config.skewSeconds));
+  emit(argv.json, withMirror(ctx, view, argv.json), () =>
+    leaseDetails(view, view.stale, Date.now(), ctx.config.skewSeconds),
+  );
 }

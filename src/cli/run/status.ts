@@ -5,7 +5,7 @@ import { formatAge } from '../../leases/liveness.js';
 import { currentBranch, leaseForBranch, leaseForWorktree } from '../../leases/state.js';
 import { worktreeId } from '../../refs/repo.js';
 import type { StatusArgs } from '../commands/status.js';
-import { context, emit } from '../common.js';
+import { context, emit, withMirror } from '../common.js';
 import { gateLine, type LeaseView, renderPairs, stateLabel } from '../format.js';
 import { colors, displaySafe } from '../output.js';
 
@@ -69,6 +69,7 @@ export function describeStatus(s: StatusView, now: number): string {
 
 /** `git coord status`: worktree, branch, lease, gate and who you are (JSON with `--json`). */
 export async function handle(argv: StatusArgs): Promise<void> {
-  const s = await run(argv);
-  emit(argv.json, s, () => describeStatus(s, Date.now()));
+  const ctx = context();
+  const s = await run(argv, ctx);
+  emit(argv.json, withMirror(ctx, s, argv.json), () => describeStatus(s, Date.now()));
 }

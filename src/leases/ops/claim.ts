@@ -176,6 +176,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
       base,
       link: config.link,
       holder: opts.holder.id,
+      takingOver: d.kind === 'takeover',
     });
     warnings.push(...provision.warnings);
     if (provision.created) provideWorktreeHooks(repo, mainTop, provision.path);
