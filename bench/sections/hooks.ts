@@ -9,7 +9,7 @@
  * and (b) forced through node (`COORD_HOOK_NODE=1`), the path taken when the shell cannot decide.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchSection, percentile } from '../table.js';
@@ -120,6 +120,54 @@ export default async function hooks(): Promise<BenchSection> {
     const after = must('git', ['rev-parse', 'refs/coord/leases/65'], dir).trim();
     if (after === before) throw new Error('the holder commits did not renew the lease');
 
+    // The reference-transaction hook alone (issue 10): a hooks directory holding only it, against the
+    // empty one, on a commit to a branch no lease holds (main) and on a fetch of 1,000 new refs.
+    const rtOnly = join(base, 'rt-only');
+    const exit0 = join(base, 'exit-0');
+    mkdirSync(rtOnly);
+    mkdirSync(exit0);
+    copyFileSync(join(dir, '.git', 'hooks', 'reference-transaction'), join(rtOnly, 'reference-transaction'));
+    writeFileSync(join(exit0, 'reference-transaction'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const withHooks = (hooksDir: string, args: string[], cwd: string, e: NodeJS.ProcessEnv): Job => ({
+      cmd: 'git',
+      args: ['-c', `core.hooksPath=${hooksDir}`, ...args],
+      cwd,
+      env: e,
+    });
+    const plainCommit = ['commit', '-q', '--allow-empty', '-m', 'bench'];
+    const [rtOff, rtOn] = measure([
+      withHooks(noHooks, plainCommit, dir, anyone),
+      withHooks(rtOnly, plainCommit, dir, anyone),
+    ]);
+    const remote = join(base, 'remote.git');
+    must('git', ['init', '-q', '--bare', remote], base);
+    const head = must('git', ['rev-parse', 'HEAD'], dir).trim();
+    const lines = Array.from({ length: 1000 }, (_, i) => `create refs/heads/many/b${i} ${head}\n`).join('');
+    must('git', ['push', '-q', '--no-verify', remote, 'main'], dir);
+    spawnSync('git', ['update-ref', '--stdin'], { cwd: remote, input: lines, env: env() });
+    const fetchRuns = 5;
+    const fetchTimes = [noHooks, exit0, rtOnly].map(() => [] as number[]);
+    for (let r = 0; r < fetchRuns; r++) {
+      [noHooks, exit0, rtOnly].forEach((hooksDir, j) => {
+        const t0 = performance.now();
+        must(
+          'git',
+          ['-c', `core.hooksPath=${hooksDir}`, 'fetch', '-q', remote, '+refs/heads/many/*:refs/bench/many/*'],
+          dir,
+          anyone,
+        );
+        fetchTimes[j]!.push(performance.now() - t0);
+        const del = Array.from({ length: 1000 }, (_, i) => `delete refs/bench/many/b${i}\n`).join('');
+        const res = spawnSync('git', ['-c', `core.hooksPath=${noHooks}`, 'update-ref', '--stdin'], {
+          cwd: dir,
+          input: del,
+          env: env(),
+        });
+        if (res.status !== 0) throw new Error(`cleaning up the fetched refs: ${res.stderr}`);
+      });
+    }
+    const [fNone, fExit0, fOurs] = fetchTimes.map((t) => percentile(t, 50));
+
     type Stat = { p50: number; p10: number };
     const ms = (v: number) => Number(v.toFixed(1));
     const n = node!;
@@ -149,6 +197,16 @@ export default async function hooks(): Promise<BenchSection> {
         row('(b) leased worktree, holder commits ($COORD_HOLDER)', bOff!, bOn!, '<= 1.3x node'),
         row('(b) same, identity from `git config user.email`', cOff!, cOn!, '—'),
         row('(b) same, decided by node (`COORD_HOOK_NODE=1`, the fallback path)', dOff!, dOn!, '—'),
+        row('(c) reference-transaction alone: commit on a branch no lease holds', rtOff!, rtOn!, '<= +5 ms'),
+        [
+          '(d) `git fetch` of 1,000 new refs: no hook / an `exit 0` reference-transaction / ours',
+          ms(fNone!),
+          `${ms(fExit0!)} / ${ms(fOurs!)}`,
+          `${ms(fExit0! - fNone!)} / ${ms(fOurs! - fNone!)}`,
+          '—',
+          `ours − exit 0: ${ms(fOurs! - fExit0!)} ms`,
+          'ours ≈ exit 0',
+        ],
       ],
       notes: [
         `Medians (and 10th percentiles) of ${RUNS} cold runs per row, interleaved round-robin; \`git commit -q --allow-empty\`, without hooks ` +
@@ -158,8 +216,15 @@ export default async function hooks(): Promise<BenchSection> {
           '`hash-object`, one `update-ref --stdin` CAS that verifies the index refs); node starts only to refuse ' +
           'another holder or when the shell cannot decide. Every holder commit was checked to move ' +
           '`refs/coord/leases/65`.',
-        'The last row forces the node path for the same commit: one node start (`git-coord hook pre-commit`, ' +
-          'dispatched before yargs, no zod) plus one CAS.',
+        'Row (b) forced through node: one node start (`git-coord hook pre-commit`, dispatched before yargs) ' +
+          'plus one CAS.',
+        '(c): a hooks directory holding only the reference-transaction script; git runs it twice per ref ' +
+          'transaction (prepared, committed). A commit touching no leased branch costs two sh starts and one ' +
+          '`git for-each-ref` (its refs/heads line is looked up in refs/coord/branches); no node.',
+        `(d): medians of ${fetchRuns} runs. git 2.39 fetches each ref in its own transaction (without ` +
+          '`--atomic`), so any reference-transaction hook is started twice per fetched ref: that cost is ' +
+          "git's (the `exit 0` hook pays it too). Ours ends after reading stdin when no line names refs/heads/; " +
+          '`git fetch --atomic` makes one transaction.',
       ],
     };
   } finally {

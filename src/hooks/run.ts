@@ -62,7 +62,12 @@ export async function runHook(name: string, args: string[], out: HookIO = stderr
   }
 }
 
-function refuse(io: HookIO, what: string, lines: string[], skip = '--no-verify skips every hook'): number {
+function refuse(
+  io: HookIO,
+  what: string,
+  lines: string[],
+  skip = '--no-verify skips this hook but not the reference-transaction check',
+): number {
   io.err(`git-coord: ${what}`);
   for (const l of lines) io.err(`  ${l}`);
   io.err(`  (COORD=0 skips the git-coord checks; ${skip}.)`);

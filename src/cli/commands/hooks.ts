@@ -12,7 +12,8 @@ const ACTIONS = ['install', 'uninstall', 'status'] as const;
 
 export const hooksCommand: CommandModule<object, HooksArgs> = {
   command: 'hooks <action>',
-  describe: 'install | uninstall | status of the git hooks (pre-commit, commit-msg, pre-push)',
+  describe:
+    'install | uninstall | status of the git hooks (pre-commit, commit-msg, pre-push, reference-transaction)',
   builder: (y) =>
     withJson(y)
       .positional('action', { type: 'string', choices: ACTIONS as unknown as string[] })
