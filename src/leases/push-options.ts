@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import type { Lease } from '../records/schemas.js';
 import { faultPoint } from '../refs/fault.js';
 import { git } from '../refs/git.js';
+import { writeGitConfig } from '../refs/git-config.js';
 import type { LeaseContext } from './context.js';
 
 /**
@@ -52,7 +53,11 @@ export function writePushOptions(ctx: LeaseContext, lease: Lease): string | null
     });
     if (common.status !== 0 || !sameDir(common.stdout.trim(), ctx.repo.commonDir)) return null;
     if (ctx.repo.config().get('extensions.worktreeconfig') !== 'true') {
-      run(['extensions.worktreeConfig', 'true']);
+      // the shared config: other claims may write it at the same moment
+      const on = () =>
+        git(['config', '--get', 'extensions.worktreeConfig'], { cwd, allowFailure: true }).stdout.trim() ===
+        'true';
+      writeGitConfig(cwd, ['extensions.worktreeConfig', 'true'], on);
     }
     run(['--worktree', '--unset-all', 'push.pushOption', '^coord-(token|holder)='], true);
     faultPoint('push-options-unset');

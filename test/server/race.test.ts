@@ -6,7 +6,7 @@ import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
 import { CLI, cli } from '../cli/helpers.js';
 import { cloneRemote, startTransport, TRANSPORTS, type TransportServer } from '../fixtures/remotes.js';
-import { cleanup, collect, GIT_ENV, sh, tempDir } from '../fixtures/repo.js';
+import { cleanup, collect, GIT_ENV, makeRepo, sh, tempDir } from '../fixtures/repo.js';
 import {
   allRefs,
   blob,
@@ -178,6 +178,33 @@ describe('hooks install --server under races and SIGKILL', () => {
     );
     expect(readFileSync(`${hook}.coord-chained`, 'utf8')).toBe(FOREIGN);
     expect(readFileSync(hook, 'utf8')).toMatch(/git-coord-hook: server pre-receive/);
+  });
+});
+
+describe('claims writing push options at the same moment', () => {
+  it('4 claims released together: each worktree gets its own token and holder, no warning', async () => {
+    const dir = makeRepo();
+    sh(dir, 'config', 'coord.pushOptions', 'true');
+    const node = process.execPath;
+    const children = [1, 2, 3, 4].map((i) =>
+      spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', node, CLI_SNAPSHOT(), 'claim', `k${i}`, '--json'], {
+        cwd: dir,
+        env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', COORD_HOLDER: `agent-${i}` },
+      }),
+    );
+    const results = children.map(collect);
+    await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+    for (const c of children) c.stdin.end('go\n');
+    const done = await Promise.all(results);
+    for (const [i, r] of done.entries()) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/push\.pushOption/);
+      const l = JSON.parse(r.stdout) as Lease;
+      expect(sh(l.worktree!.path, 'config', '--worktree', '--get-all', 'push.pushOption')).toBe(
+        `coord-token=1\ncoord-holder=agent-${i + 1}`,
+      );
+    }
+    expect(sh(dir, 'config', 'extensions.worktreeConfig')).toBe('true');
   });
 });
 

@@ -10,9 +10,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GitCommandError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { faultPoint } from '../../refs/fault.js';
 import { git } from '../../refs/git.js';
+import { writeGitConfig } from '../../refs/git-config.js';
 import type { Repo } from '../../refs/repo.js';
 import { CHAINED_SUFFIX, type CliLocation, HOOK_MARKER, isCoordHook, shQuote } from '../scripts.js';
 import { pusherMap, serverConfig } from './receive.js';
@@ -155,17 +156,8 @@ function linkOnce(from: string, to: string): boolean {
   }
 }
 
-/**
- * `git config <key> <value>`, retried while another git holds `config.lock` (concurrent installs);
- * done when the value is there, whoever wrote it.
- */
 function setConfig(dir: string, key: string, value: string): void {
-  for (let attempt = 1; ; attempt++) {
-    const res = git(['config', key, value], { cwd: dir, allowFailure: true });
-    if (res.status === 0 || configValue(dir, key) === value) return;
-    if (attempt >= 20) throw new GitCommandError(['config', key, value], res.status, res.stderr);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25 * attempt);
-  }
+  writeGitConfig(dir, [key, value], () => configValue(dir, key) === value);
 }
 
 /**
