@@ -5,7 +5,9 @@
  * the closeout report is shown and the state is inspected with plain git; the finished phases are
  * merged into main (`git coord merge`), a conflicting one is escalated, and `git coord cleanup` removes
  * what the merged ones left; finally an orchestrator runs three tasks with `git coord parallel` (at
- * most 2 at once) and merges them. Every expected outcome is
+ * most 2 at once) and merges them; then the shop turns on team mode and a second machine (a second
+ * clone of a real bare remote, another COORD_HOST) sees its leases, is refused, takes one over after
+ * the first machine's agent dies, and the stale agent is refused (demo/team.ts). Every expected outcome is
  * checked; the process exits 0 only if all happened, else 1 naming the first that did not.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { Agent, type CommandResult } from './agents.js';
 import { makeProject, PROJECT_GIT_ENV, snapshotCli, writeShim } from './project.js';
 import { Story, UnexpectedOutcome } from './story.js';
+import { secondMachine } from './team.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'git-coord.mjs');
 if (!existsSync(CLI)) {
@@ -449,6 +452,8 @@ async function mergeBack(b: Agent, wt: Record<string, string>): Promise<void> {
     "every task's commit is on main",
   );
   you('git coord show fix-1 | grep -E "^(state|attempts)"');
+
+  await secondMachine({ story, repo, tmp, env: ENV, you, agents });
 }
 
 /** The start/end lines the parallel tasks wrote, in time order (an end before a start at the same ms). */
