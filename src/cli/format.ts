@@ -110,6 +110,21 @@ export function leaseDetails(l: Lease, stale: StaleReason | null, now: number, s
   if (l.crashedAt)
     rows.push(['crashed', `${l.crashedAt}${l.crashReason ? `: ${displaySafe(l.crashReason)}` : ''}`]);
   if (l.gate) rows.push(['gate', gateLine(l)]);
+  for (const r of l.gate?.runs ?? [])
+    rows.push([
+      '',
+      displaySafe(`run ${r.command}: ${r.status} in ${(r.durationMs / 1000).toFixed(1)}s (${r.output})`),
+    ]);
+  if (l.merge) {
+    const m = l.merge;
+    rows.push([
+      'merged',
+      displaySafe(
+        `into ${m.into} (${m.method}) ${m.before.slice(0, 12)} -> ${m.commit.slice(0, 12)} at ${m.at} by ${m.by}` +
+          (m.reason ? `; forced: ${m.reason}` : ''),
+      ),
+    ]);
+  }
   if (l.note) rows.push(['note', displaySafe(l.note)]);
   for (const [i, a] of (l.attempts ?? []).entries())
     rows.push([i === 0 ? 'attempts' : '', displaySafe(describeAttempt(a))]);

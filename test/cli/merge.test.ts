@@ -88,6 +88,10 @@ describe('git coord merge', () => {
     expect(ev).toHaveLength(1);
     expect(ev[0]).toMatchObject({ key: '12', commit: head, by: { id: 'orchestrator' } });
     expect(sh(dir, 'reflog', '-1', '--format=%gs', 'refs/heads/main')).toContain('coord: merge 12');
+    const shown = await cli(dir, ['show', '12'], as('orchestrator'));
+    expect(shown.stdout).toMatch(
+      /merged\s+into main \(fast-forward\) \w{12} -> \w{12} at .* by orchestrator/,
+    );
 
     // Again: already merged, nothing moves and nothing is written.
     const lease0 = sh(dir, 'rev-parse', 'refs/coord/leases/12');
@@ -309,10 +313,15 @@ describe('merge write path under races and SIGKILL', () => {
       ['merge', 'b', '--into', 'release'],
     ]);
     const w = await written;
-    expect(
-      rs.map((r) => r.code),
-      rs.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0]);
+    // Each merge lands, or (on a loaded machine a merge can keep losing the CAS to a fast writer) gives
+    // up with exit 3 after its retry budget, having changed nothing; it is then simply run again.
+    const show = rs.map((r) => `exit ${r.code} ${r.stderr}`).join('\n');
+    for (const r of rs) expect([0, 3], show).toContain(r.code);
+    for (const r of rs.filter((x) => x.code === 3)) expect(r.stderr).toContain('gave up after');
+    for (const [i, key] of ['a', 'b'].entries()) {
+      if (rs[i]!.code === 3)
+        expect((await cli(dir, ['merge', key, '--into', 'release'], as('o'))).code).toBe(0);
+    }
     expect(w.code, w.stderr).toBe(0);
     const commits = w.stdout.split('\n').filter(Boolean);
     expect(commits).toHaveLength(60);
