@@ -6,6 +6,9 @@
  * refuse the same characters in identity fields ({@link UNSAFE_CHARS}): one rule for every reader.
  */
 
+/** Longest free text a record holds (`note`, `reason`, `crashReason`…), in characters. */
+export const FREE_TEXT_MAX = 4096;
+
 /**
  * The characters never shown raw, as a regex character-class body: C0 controls (U+0000–U+001F), DEL
  * (U+007F), C1 controls (U+0080–U+009F; U+009B is a one-character CSI on many terminals), the bidi

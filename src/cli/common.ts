@@ -1,4 +1,5 @@
 import { parseDuration } from '../config/duration.js';
+import { FREE_TEXT_MAX, hasUnsafeChars, quote } from '../display.js';
 import { UsageError } from '../errors.js';
 import { type LeaseContext, openContext } from '../leases/context.js';
 import { formatAge } from '../leases/liveness.js';
@@ -15,16 +16,49 @@ export function context(cwd: string = process.cwd()): LeaseContext {
   return openContext(cwd);
 }
 
+/** Longest duration an option takes: 365 days, in seconds (a lease nobody renews for a year is a mistake). */
+export const MAX_DURATION_SECONDS = 365 * 24 * 3600;
+
 /**
  * A duration option (`90s`, `15m`, `2h`) in whole seconds, or `undefined` when not given.
  *
- * @throws UsageError for anything else or a zero duration.
+ * @throws UsageError `invalid-duration` (exit 2) for anything else (an empty or negative value
+ *   included), a zero duration, or one over {@link MAX_DURATION_SECONDS}.
  */
 export function durationArg(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const seconds = parseDuration(value, option);
   if (seconds <= 0) throw new UsageError(`${option} must be at least 1s`, 'invalid-duration');
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw new UsageError(
+      `${option} ${JSON.stringify(value)} is too long: at most 365d (${MAX_DURATION_SECONDS}s)`,
+      'invalid-duration',
+    );
+  }
   return seconds;
+}
+
+/**
+ * A free-text option (`--note`, `--reason`) as a record stores it: at most {@link FREE_TEXT_MAX}
+ * characters, no control or bidi characters except tab and newline (the records' own rule).
+ *
+ * @throws UsageError `invalid-text` (exit 2) otherwise.
+ */
+export function textArg(value: string | undefined, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > FREE_TEXT_MAX) {
+    throw new UsageError(
+      `${option} is too long: ${value.length} characters, at most ${FREE_TEXT_MAX}`,
+      'invalid-text',
+    );
+  }
+  if (hasUnsafeChars(value, '\t\n')) {
+    throw new UsageError(
+      `${option} ${quote(value, 60)} holds control or bidi characters (only tab and newline are kept)`,
+      'invalid-text',
+    );
+  }
+  return value;
 }
 
 /** A `--token N` value. @throws UsageError */

@@ -9,8 +9,20 @@ import { UsageError } from '../errors.js';
  */
 export function parseDuration(text: string, what = 'duration'): number {
   const trimmed = String(text).trim();
-  const millis = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : ms(trimmed as ms.StringValue);
-  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis < 0) {
+  // ms() throws on an empty string (and on over-long input): both are the caller's usage error here.
+  let millis: number | undefined;
+  try {
+    millis = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : ms(trimmed as ms.StringValue);
+  } catch {
+    millis = undefined;
+  }
+  if (typeof millis === 'number' && millis < 0) {
+    throw new UsageError(
+      `invalid ${what} ${JSON.stringify(text)}: a duration cannot be negative (e.g. 90s, 15m, 2h, 7d)`,
+      'invalid-duration',
+    );
+  }
+  if (typeof millis !== 'number' || !Number.isFinite(millis)) {
     throw new UsageError(
       `invalid ${what} ${JSON.stringify(text)}: use e.g. 90s, 15m, 2h, 7d`,
       'invalid-duration',

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { UNSAFE_CHARS } from '../display.js';
+import { FREE_TEXT_MAX, UNSAFE_CHARS } from '../display.js';
 import { BRANCH_PATTERN, KEY_PATTERN, refnameProblem } from '../refs/names.js';
 
 /**
@@ -30,7 +30,7 @@ const freeText = (desc: string) =>
     z
       .string()
       .check(
-        z.maxLength(4096),
+        z.maxLength(FREE_TEXT_MAX),
         z.regex(FREE_TEXT, 'must not contain control or bidi characters other than tab and newline'),
         d(desc),
       ),

@@ -89,11 +89,22 @@ export function assertKey(key: string): void {
 
 /**
  * Asserts that `branch` is a valid branch name (as `git check-ref-format --branch`, without `@{-N}`
- * expansion): `refs/heads/<branch>` is a valid refname and the name does not start with `-`.
+ * expansion): `refs/heads/<branch>` is a valid refname and the name does not start with `-`. Names
+ * starting with `refs/`, `heads/`, `tags/` or `remotes/` are refused too: git accepts them, but then
+ * warns "refname is ambiguous" for them (`refs/heads/main` as a branch is `refs/heads/refs/heads/main`,
+ * and git resolves the name `refs/heads/main` to both).
  *
  * @throws InvalidRefnameError (code `invalid-branch`, exit 2)
  */
 export function assertBranch(branch: string): void {
-  const problem = branch.startsWith('-') ? 'starts with "-"' : refnameProblem(`refs/heads/${branch}`);
+  const prefix = /^(refs|heads|tags|remotes)\//.exec(branch)?.[0];
+  const also = prefix === 'refs/' ? branch : `refs/${branch}`;
+  const short = /^(refs\/)?heads\/(.+)$/.exec(branch)?.[2];
+  const problem = branch.startsWith('-')
+    ? 'starts with "-"'
+    : prefix
+      ? `starts with "${prefix}": the branch would be refs/heads/${branch}, and git would find "${branch}" ` +
+        `ambiguous (it is also ${also}); give the short name${short ? `, ${short}` : ''}`
+      : refnameProblem(`refs/heads/${branch}`);
   if (problem || branch === 'HEAD') throw new InvalidRefnameError(branch, problem ?? 'is "HEAD"', 'branch');
 }

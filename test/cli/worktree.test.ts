@@ -84,8 +84,15 @@ describe('claim: worktree provisioning', () => {
     expect(exclude.filter((l) => l === '/wt/')).toHaveLength(1);
     expect(exclude.filter((l) => l === '/elsewhere/b/')).toHaveLength(1);
     expect(sh(dir, 'status', '--porcelain')).toBe('');
-    // A branch checked out elsewhere (here: main in the main worktree) is refused without side effects.
-    const main = await expectExit(dir, ['claim', 'd', '--holder', 'h', '--branch', 'main'], 1);
+    // A branch checked out elsewhere (here: main in the main worktree) is refused without side effects:
+    // first as a shared branch (exit 2), then, with the flag, by git worktree add (exit 1).
+    const shared = await expectExit(dir, ['claim', 'd', '--holder', 'h', '--branch', 'main'], 2);
+    expect(shared.stderr).toContain('--allow-shared-branch');
+    const main = await expectExit(
+      dir,
+      ['claim', 'd', '--holder', 'h', '--branch', 'main', '--allow-shared-branch'],
+      1,
+    );
     expect(main.stderr).toContain('branch main is already checked out');
     expect(refs(dir, 'refs/coord/leases/').map((r) => r.split('/').pop())).toEqual(['a', 'b', 'c']);
   });

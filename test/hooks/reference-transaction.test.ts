@@ -270,11 +270,14 @@ describe('the race of race.test.ts is closed: a takeover between pre-commit and 
         'i=0; while [ ! -e "$COORD_TEST_BARRIER.go" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n',
       { mode: 0o755 },
     );
-    const dead = spawn('true');
-    await new Promise((r) => dead.once('close', r));
     for (let i = 0; i < 10; i++) {
       const key = `t${i}`;
-      const wt = await claim(dir, key, 'agent-old', ['--pid', String(dead.pid)]);
+      // The holder's agent process dies right after its claim (claim --pid refuses a pid that is gone).
+      const agent = spawn('sleep', ['300'], { stdio: 'ignore' });
+      const gone = new Promise((r) => agent.once('exit', r));
+      const wt = await claim(dir, key, 'agent-old', ['--pid', String(agent.pid)]);
+      agent.kill('SIGKILL');
+      await gone;
       const branch = lease(dir, key).branch!;
       const before = head(dir, `refs/heads/${branch}`);
       writeFileSync(join(wt, 'work.txt'), `${i}\n`);

@@ -14,6 +14,7 @@ export interface ClaimArgs extends JsonArgs {
   note?: string;
   takeover?: boolean;
   reason?: string;
+  allowSharedBranch?: boolean;
 }
 
 export const claimCommand: CommandModule<object, ClaimArgs> = {
@@ -35,6 +36,7 @@ export const claimCommand: CommandModule<object, ClaimArgs> = {
       })
       .option('ttl', {
         type: 'string',
+        nargs: 1, // so a value like -5m is the option's value (and refused as negative), not flags
         describe: 'time to live without renew: 90s, 15m, 2h (default: leases.ttl)',
       })
       .option('pid', {
@@ -44,6 +46,11 @@ export const claimCommand: CommandModule<object, ClaimArgs> = {
       .option('note', { type: 'string', describe: 'free text stored in the lease' })
       .option('takeover', { type: 'boolean', describe: "take over another holder's stale or crashed lease" })
       .option('reason', { type: 'string', describe: 'reason recorded with --takeover' })
+      .option('allow-shared-branch', {
+        type: 'boolean',
+        describe:
+          "hold a branch others commit on (a protected one, or the main worktree's): refuses their commits there",
+      })
       .epilogue(
         'Same holder again: idempotent (same token, same worktree, renewed). Held by another: exit 3 naming the ' +
           'holder. A stale lease (expired, holder process gone) needs `takeover` or --takeover; a lease whose ' +

@@ -16,7 +16,7 @@ export const renewCommand: CommandModule<object, RenewArgs> = {
   builder: (y) =>
     withJson(withHolder(withKey(y)))
       .option('token', { type: 'number', describe: 'renew only if the fencing token is still N' })
-      .option('ttl', { type: 'string', describe: 'new time to live: 90s, 15m, 2h' })
+      .option('ttl', { type: 'string', nargs: 1, describe: 'new time to live: 90s, 15m, 2h' })
       .option('pid', { type: 'string', describe: 'record a new agent process id' })
       .epilogue(
         'Only the holder may renew; with --token only while the token is unchanged. A lease taken over, closed or ' +

@@ -18,7 +18,11 @@ export const takeoverCommand: CommandModule<object, TakeoverArgs> = {
     withJson(withHolder(withKey(y)))
       .option('reason', { type: 'string', describe: 'why (recorded in the audit event)' })
       .option('force', { type: 'boolean', describe: 'take a live lease too (needs --reason)' })
-      .option('ttl', { type: 'string', describe: 'time to live: 90s, 15m, 2h (default: the lease’s)' })
+      .option('ttl', {
+        type: 'string',
+        nargs: 1,
+        describe: 'time to live: 90s, 15m, 2h (default: the lease’s)',
+      })
       .option('pid', { type: 'string', describe: 'your long-lived agent process (default: $COORD_PID)' })
       .epilogue(
         'Stale = open and expired (renewedAt + ttl + skew), or its holder process on this host is gone or its ' +

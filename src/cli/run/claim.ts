@@ -1,13 +1,22 @@
+import { UsageError } from '../../errors.js';
 import { resolveHolder } from '../../leases/identity.js';
 import { type ClaimResult, claim } from '../../leases/ops/index.js';
 import type { ClaimArgs } from '../commands/claim.js';
-import { context, durationArg, emit, warn } from '../common.js';
+import { context, durationArg, emit, textArg, warn } from '../common.js';
 import { displaySafe } from '../output.js';
 
 /** Claims a lease from `cwd`; see the command's help. */
 export async function run(args: ClaimArgs, cwd: string = process.cwd()): Promise<ClaimResult> {
   const ctx = context(cwd);
   const ttlSeconds = durationArg(args.ttl, '--ttl');
+  if (args.worktree === '') {
+    throw new UsageError(
+      '--worktree needs a path (leave it out for <worktrees.dir>/<key>, or --no-worktree for none)',
+      'invalid-worktree',
+    );
+  }
+  const note = textArg(args.note, '--note');
+  const reason = textArg(args.reason, '--reason');
   const holder = resolveHolder(ctx.repo, { holder: args.holder, pid: args.pid }, ctx.probe);
   return claim(ctx, {
     key: args.key,
@@ -17,9 +26,10 @@ export async function run(args: ClaimArgs, cwd: string = process.cwd()): Promise
     worktree: args.worktree === false ? false : typeof args.worktree === 'string' ? args.worktree : undefined,
     cwd,
     ttlSeconds,
-    note: args.note,
+    note,
     takeover: args.takeover,
-    reason: args.reason,
+    reason,
+    allowSharedBranch: args.allowSharedBranch,
   });
 }
 

@@ -6,7 +6,7 @@ import { readLease } from '../../leases/state.js';
 import type { GateResult, Lease } from '../../records/schemas.js';
 import { assertKey } from '../../refs/names.js';
 import type { DoneArgs } from '../commands/done.js';
-import { context, emit, tokenArg } from '../common.js';
+import { context, emit, textArg, tokenArg } from '../common.js';
 import { displaySafe } from '../output.js';
 
 /** The gate refused `done` (exit 4); the lease stays open. */
@@ -31,6 +31,7 @@ export async function run(args: DoneArgs, cwd: string = process.cwd()): Promise<
       'reason-required',
     );
   }
+  textArg(args.reason, '--reason');
   if (args.reason !== undefined && !args.force) {
     throw new UsageError('--reason only goes with --force (overriding a failing gate)', 'usage');
   }

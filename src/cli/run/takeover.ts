@@ -2,7 +2,7 @@ import { resolveHolder } from '../../leases/identity.js';
 import { takeover } from '../../leases/ops/index.js';
 import type { Lease } from '../../records/schemas.js';
 import type { TakeoverArgs } from '../commands/takeover.js';
-import { context, durationArg, emit } from '../common.js';
+import { context, durationArg, emit, textArg } from '../common.js';
 import { displaySafe } from '../output.js';
 
 /** Takes over a stale or crashed lease. */
@@ -13,7 +13,7 @@ export async function run(args: TakeoverArgs, cwd: string = process.cwd()): Prom
     key: args.key,
     holder: resolveHolder(ctx.repo, { holder: args.holder, pid: args.pid }, ctx.probe),
     force: args.force,
-    reason: args.reason,
+    reason: textArg(args.reason, '--reason'),
     ttlSeconds,
   });
 }

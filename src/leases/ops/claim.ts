@@ -7,6 +7,7 @@ import type { StoredRecord } from '../../records/store.js';
 import { git } from '../../refs/git.js';
 import { LockTimeoutError } from '../../refs/lock.js';
 import { assertBranch, assertKey } from '../../refs/names.js';
+import { readLoose } from '../../refs/read.js';
 import { worktreeId } from '../../refs/repo.js';
 import { type LeaseContext, mainHead, mainTopOf, observedOf, staleOf } from '../context.js';
 import { describeHolder, LeaseHeldError, LeaseStaleError, WorktreeError } from '../errors.js';
@@ -51,6 +52,11 @@ export interface ClaimOptions {
   takeover?: boolean;
   /** Reason recorded in the takeover audit event. */
   reason?: string;
+  /**
+   * `--allow-shared-branch`: hold a branch others commit on (one in `protect`, or the one checked out
+   * in the main worktree); without it such a claim is refused ({@link assertNotShared}).
+   */
+  allowSharedBranch?: boolean;
   /** How long to wait for another claim's worktree provisioning (ms). */
   provisionTimeoutMs?: number;
 }
@@ -119,7 +125,10 @@ export async function claim(ctx: LeaseContext, opts: ClaimOptions): Promise<Clai
 async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResult> {
   const { repo, config } = ctx;
   assertKey(opts.key);
-  if (opts.branch !== undefined) assertBranch(opts.branch);
+  if (opts.branch !== undefined) {
+    assertBranch(opts.branch);
+    assertNotShared(ctx, opts.branch, opts);
+  }
   const ttlSeconds = opts.ttlSeconds ?? config.ttlSeconds;
   const baseRef = opts.base !== undefined ? resolveCommit(ctx, opts.base, opts.cwd) : null;
   const warnings: string[] = [];
@@ -150,6 +159,7 @@ async function acquire(ctx: LeaseContext, opts: ClaimOptions): Promise<ClaimResu
     const prev = cur?.record ?? null;
     branch = opts.branch ?? prev?.branch ?? branchForKey(config.branchPattern, opts.key);
     assertBranch(branch);
+    assertNotShared(ctx, branch, opts);
     const mainTop = mainTopOf(repo);
     const path = worktreePath(ctx, opts, prev, mainTop, warnings);
     // Conflicts on the branch or the worktree are found before `git worktree add`.
@@ -314,6 +324,38 @@ function worktreePath(
     );
   }
   return join(mainTop, ctx.config.worktreeDir, opts.key);
+}
+
+/**
+ * A lease on a branch refuses every other holder's commits there (pre-commit, reference-transaction).
+ * On a branch everyone shares — one listed in `protect`, or the main worktree's checked-out branch —
+ * that silently blocks the whole team, so it takes `--allow-shared-branch`.
+ *
+ * @throws UsageError `shared-branch` (exit 2) naming why the branch is shared and the flag.
+ */
+function assertNotShared(ctx: LeaseContext, branch: string, opts: ClaimOptions): void {
+  if (opts.allowSharedBranch) return;
+  const why = ctx.config.protect.includes(branch)
+    ? `is protected (\`protect\` in .coord/config.json)`
+    : mainWorktreeBranch(ctx) === branch
+      ? 'is the branch checked out in the main worktree'
+      : null;
+  if (!why) return;
+  throw new UsageError(
+    `branch ${branch} ${why}: a lease on it would refuse everyone else's commits there. ` +
+      `Work on a branch of your own (e.g. --branch ${branchForKey(ctx.config.branchPattern, opts.key)}), ` +
+      `or pass --allow-shared-branch to hold ${branch} anyway.`,
+    'shared-branch',
+  );
+}
+
+/** The branch the main worktree has checked out (the common dir's HEAD), or null (detached, bare). */
+function mainWorktreeBranch(ctx: LeaseContext): string | null {
+  if (ctx.repo.isBare) return null;
+  const head = readLoose(ctx.repo.commonDir, 'HEAD');
+  return head && 'symref' in head && head.symref.startsWith('refs/heads/')
+    ? head.symref.slice('refs/heads/'.length)
+    : null;
 }
 
 /** Resolves a commit-ish to an oid. @throws UsageError `invalid-base` */
