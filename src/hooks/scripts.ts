@@ -152,9 +152,13 @@ const LISTING_FORMAT = '@@ %(refname) %(objectname) %(objecttype) %(objectsize) 
  *   `coord: renew <key> by <holder> token <n>`;
  * - 1 for anything else — another holder, a crashed lease, a record that is not canonical and valid
  *   (src/hooks/sh-records.ts), a symbolic ref, an identity the shell does not handle, no GNU
- *   `date +%3N`, team mode (`coord.remote`), a lost race, `COORD_HOOK_NODE=1` — and node decides.
+ *   `date +%3N`, a lost race, `COORD_HOOK_NODE=1` — and node decides.
+ * In team mode (`coord.remote`) the holder's heartbeat is not written here but left pending for a
+ * detached `git-coord sync --heartbeats` (a commit never waits on the network; DESIGN §7.5).
  */
-function holderRenewFunction(): string {
+function holderRenewFunction(loc: CliLocation): string {
+  const cli = loc.cli ? shQuote(loc.cli) : "''";
+  const node = loc.node ? shQuote(loc.node) : "''";
   return `coord_holder_renew() {
   [ "\${COORD_HOOK_NODE:-}" = 1 ] && return 1
   coord_identity || return 1
@@ -166,7 +170,8 @@ function holderRenewFunction(): string {
   fi
   case $coord_host in ''|*[!A-Za-z0-9._-]*) return 1 ;; esac
   case $coord_top in *'"'*|*\\\\*) return 1 ;; esac
-  coord_local || return 1
+  coord_team=
+  coord_local || coord_team=1
   coord_key= coord_tok= coord_verify= coord_wt= coord_br=
   coord_all=$coord_recs
   while coord_entry; do
@@ -200,6 +205,24 @@ function holderRenewFunction(): string {
   [ "$coord_f_state" = open ] && [ "$coord_f_holder_id" = "$coord_me" ] && [ "$coord_f_token" = "$coord_tok" ] || return 1
   [ -z "$coord_wt" ] || [ "$coord_f_worktree_path" = "$coord_top" ] || return 1
   [ -z "$coord_br" ] || [ "$coord_f_branch" = "$coord_branch" ] || return 1
+  if [ -n "$coord_team" ]; then
+    # Team mode: a commit never waits on the network. The heartbeat is left pending (as node's
+    # heartbeat() does) and a detached git-coord sync --heartbeats pushes it; offline it waits for
+    # the next sync.
+    coord_pd=$coord_cd/coord/pending
+    mkdir -p "$coord_pd" 2>/dev/null || return 1
+    printf '%s\n%s\n' "$coord_tok" "$coord_me" > "$coord_pd/.$coord_key.$$" &&
+      mv -f "$coord_pd/.$coord_key.$$" "$coord_pd/$coord_key" || return 1
+    coord_bg_cli=${cli}
+    coord_bg_node=${node}
+    [ -n "$coord_bg_node" ] && [ -x "$coord_bg_node" ] || coord_bg_node=node
+    if [ -n "$coord_bg_cli" ] && [ -f "$coord_bg_cli" ]; then
+      (unset GIT_INDEX_FILE; nohup "$coord_bg_node" "$coord_bg_cli" sync --heartbeats </dev/null >/dev/null 2>&1 &)
+    else
+      (unset GIT_INDEX_FILE; nohup git-coord sync --heartbeats </dev/null >/dev/null 2>&1 &)
+    fi
+    return 0
+  fi
   # Canonical JSON: these two lines occur once (string values hold no quotes).
   coord_rev_line="  \\"revision\\": $coord_f_revision,"
   coord_ren_line="  \\"renewedAt\\": \\"$coord_f_renewedAt\\","
@@ -295,7 +318,7 @@ coord_tx_ok() { # 0: the shell may let every leased update through
     [ "$coord_f_state" = closed ] && continue
     [ "$coord_f_branch" = "$coord_b" ] || continue
     [ "$coord_f_state" = open ] || return 1
-    [ -n "\${coord_me:-}" ] || { coord_identity && coord_local; } || return 1
+    [ -n "\${coord_me:-}" ] || coord_identity || return 1
     [ "$coord_f_holder_id" = "$coord_me" ] || return 1
     [ -z "\${COORD_TOKEN:-}" ] || [ "$COORD_TOKEN" = "$coord_f_token" ] || return 1
   done
@@ -401,7 +424,7 @@ fi
     parts.push(`coord_nl='
 '
 ${sharedFunctions()}
-${holderRenewFunction()}
+${holderRenewFunction(loc)}
 ${locateRepo()}
 coord_head=
 [ -n "$coord_gd" ] && [ -f "$coord_gd/HEAD" ] && IFS= read -r coord_head < "$coord_gd/HEAD"
