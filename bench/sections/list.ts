@@ -129,7 +129,8 @@ export default async function list(): Promise<BenchSection> {
         );
         const names = ['`list --json`', '`list`', '`report`', '`doctor --json`'];
         rows.push(row(`\`git for-each-ref … %(contents)\` (reference), ${layout}`, n, ref!));
-        cmds.forEach((c, i) => rows.push(row(`\`git-coord ${names[i]!.slice(1)}, ${layout}`, n, c, ref)));
+        for (const [i, c] of cmds.entries())
+          rows.push(row(`\`git-coord ${names[i]!.slice(1)}, ${layout}`, n, c, ref));
       }
     }
     return {

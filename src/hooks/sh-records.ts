@@ -75,8 +75,9 @@ export const SH_RECORDS = {
     // A gate result (arrays, free text) is left to node.
     f('gate', { t: 'null' }),
     n('note', str(0, 4096)),
-    // Optional fields: the shell handles their absence only (a merge record, `git coord run`'s
-    // attempts, team mode's nonce are left to node).
+    // Optional fields: the shell handles the absence of a merge record and of `git coord run`'s
+    // attempts only (those leases are left to node); team mode's nonce, the last field, is taken off
+    // first by coord_rec_lease (see NONCE_STRIP) and checked as 16 hex digits.
     f('merge', { t: 'absent' }),
     f('attempts', { t: 'absent' }),
     f('nonce', { t: 'absent' }),
@@ -262,6 +263,19 @@ function fieldCode(all: readonly Field[], depth: number, prefix: string): string
 }
 
 /**
+ * Team mode's `nonce` (src/records/schemas.ts: 16 hex digits, the lease's last field): when the lease
+ * text ends in `,<nl>  "nonce": "<16 hex>"<nl>}`, that line is cut off (`coord_t` then holds the rest,
+ * ending in `<nl>}`) and the value kept in `coord_f_nonce`; the rest is checked as a lease without one.
+ */
+const NONCE_STRIP = [
+  '  coord_t=$1 coord_f_nonce=',
+  `  case $1 in *",$coord_nl"'  "nonce": "'${bracket(HEX).repeat(16)}'"'"$coord_nl}")`,
+  `    coord_f_nonce=\${1##*'"nonce": "'}; coord_f_nonce=\${coord_f_nonce%%'"'*}`,
+  `    coord_t=\${1%",$coord_nl"'  "nonce": "'*}"$coord_nl}" ;;`,
+  '  esac',
+];
+
+/**
  * The sh functions `coord_rec_<type> TEXT SIZE`, one per record type: return 0 when TEXT (the record
  * as `$(git cat-file blob …)` or `%(raw)` give it, trailing newline stripped) of SIZE bytes is
  * canonical and valid, setting `coord_f_<field>` (nested: `coord_f_holder_id`; a non-null object:
@@ -272,7 +286,8 @@ export function recordFunctions(): string {
     [
       `coord_rec_${type}() {`,
       `  [ "$2" -le ${MAX_RECORD_BYTES} ] && [ "$2" = $((\${#1} + 1)) ] || return 1`,
-      `  coord_rest="$1$coord_nl"`,
+      ...(type === 'lease' ? NONCE_STRIP : ['  coord_t=$1 coord_f_nonce=']),
+      '  coord_rest="$coord_t$coord_nl"',
       '  coord_take && [ "$coord_l" = "{" ] || return 1',
       ...fieldCode(fields, 1, '').map((l) => `  ${l}`),
       '  coord_take && [ "$coord_l" = "}" ] && [ -z "$coord_rest" ]',

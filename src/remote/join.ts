@@ -109,10 +109,18 @@ function pushCreates(repo: Repo, remote: string, creates: Array<{ ref: string; o
   throw new RemoteUnsuitableError(remote, `pushing the local records failed: ${gitSays(res.stderr)}`);
 }
 
-function push(repo: Repo, remote: string, creates: Array<{ ref: string; oid: string }>) {
+function push(
+  repo: Repo,
+  remote: string,
+  creates: Array<{ ref: string; oid: string }>,
+  options: string[] = [],
+) {
   return git(
     [
+      '-c',
+      'push.pushOption=',
       'push',
+      ...options.map((o) => `--push-option=${o}`),
       '--porcelain',
       '--atomic',
       '--no-verify',
@@ -129,7 +137,9 @@ function push(repo: Repo, remote: string, creates: Array<{ ref: string; oid: str
 /**
  * Pushes one `join` audit event with `--atomic` and reads it back with `git ls-remote`: the remote
  * must take atomic pushes (receive-pack advertises `atomic`; git 2.4+) of refs that point at blobs
- * under `refs/coord/`, and must not hide them (`transfer.hideRefs` / `uploadpack.hideRefs`).
+ * under `refs/coord/`, and must not hide them (`transfer.hideRefs` / `uploadpack.hideRefs`). Whether it
+ * takes push options is recorded as `coord.pushOptions` (unless set already): claims then write the
+ * server hook's `coord-token` push options into lease worktrees only where a push can carry them.
  *
  * @returns the audit event's ref.
  * @throws RemoteUnsuitableError naming what the remote did not do.
@@ -147,7 +157,11 @@ function probeRemote(repo: Repo, remote: string, actor: Actor): string {
     commit: null,
     missing: [],
   });
-  const res = push(repo, remote, [{ ref: event.ref, oid: event.oid! }]);
+  // With a push option first: a remote that takes them (receive.advertisePushOptions, as the server
+  // hook sets) lets claims write coord-token push options into lease worktrees (coord.pushOptions).
+  let res = push(repo, remote, [{ ref: event.ref, oid: event.oid! }], ['coord-probe=1']);
+  const pushOptions = !/does not support push options/i.test(res.stderr);
+  if (!pushOptions) res = push(repo, remote, [{ ref: event.ref, oid: event.oid! }]);
   if (/does not support --atomic/i.test(res.stderr)) {
     throw new RemoteUnsuitableError(remote, 'it does not support atomic pushes (`git push --atomic`)');
   }
@@ -170,6 +184,11 @@ function probeRemote(repo: Repo, remote: string, actor: Actor): string {
       `it accepted ${event.ref} but does not show it again (git ls-remote): it hides refs/coord/ ` +
         '(transfer.hideRefs or uploadpack.hideRefs); team mode needs those refs visible',
     );
+  }
+  if (!repo.config().has('coord.pushoptions')) {
+    git(['config', '--file', join(repo.commonDir, 'config'), 'coord.pushOptions', String(pushOptions)], {
+      cwd: repo.commonDir,
+    });
   }
   return event.ref;
 }

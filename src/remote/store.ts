@@ -88,6 +88,10 @@ export class RemoteRefStore implements RefStore {
       [
         '-c',
         'push.gpgSign=false',
+        // A lease worktree's own config may carry push.pushOption (coord-token for the server hook's
+        // branch fencing); record pushes carry none (an empty value resets the list).
+        '-c',
+        'push.pushOption=',
         'push',
         '--porcelain',
         '--atomic',

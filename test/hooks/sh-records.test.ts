@@ -120,6 +120,13 @@ const CASES = [
     encodeRecord(LeaseType, sampleLease({ note: 'plain note', attempts: undefined })),
   ],
   [
+    // Team mode: every write carries a nonce, the last field (the sh fast path takes it off first).
+    'lease',
+    LeaseType as RecordType<unknown>,
+    Lease,
+    encodeRecord(LeaseType, sampleLease({ note: 'n', attempts: undefined, nonce: '0123456789abcdef' })),
+  ],
+  [
     'lease',
     LeaseType as RecordType<unknown>,
     Lease,
