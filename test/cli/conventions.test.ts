@@ -101,7 +101,7 @@ describe('CLI conventions (issue 9 item 10)', () => {
     // Every description appears with its words intact (a mid-word break would split one).
     expect(words(top)).toContain('acquire a lease and provision (or reuse) its worktree');
     expect(words(top)).toContain(
-      'delete a lease and its index refs (an open lease needs --force); audit event',
+      'clear a lease: a tombstone keeps its token, its index refs are deleted (an open lease needs --force); audit event',
     );
     expect(words(claim)).toContain(
       'A leftover branch with no lease is adopted: `git worktree add PATH BRANCH`, keeping its commits.',

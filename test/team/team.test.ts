@@ -1,7 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/records/schemas.js';
-import { cli, cliJson, sleep } from '../cli/helpers.js';
+import { waitFor } from '../agents/helpers.js';
+import { cli, cliJson, cliPath, sleep } from '../cli/helpers.js';
 import { shiftedClock } from '../fixtures/clock.js';
 import {
   remoteGit,
@@ -10,7 +13,7 @@ import {
   type TransportName,
   type TransportServer,
 } from '../fixtures/remotes.js';
-import { cleanup, sh } from '../fixtures/repo.js';
+import { cleanup, GIT_ENV, sh, tempDir } from '../fixtures/repo.js';
 import { makeTeam, member, mirrorRefs, remoteLease, remoteRefs, show, together } from './helpers.js';
 
 /**
@@ -167,6 +170,59 @@ describe.each(only ?? TRANSPORTS)('team mode over %s', { timeout: 600_000 }, (tr
       expect(remoteLease(team, 'k')!.revision).toBe(before + 1);
     },
   );
+
+  it('a write whose process group is SIGKILLed while its push is in flight: after sync the mirror equals the remote and the command can be retried', async () => {
+    const team = await makeTeam(server.remote(), 2);
+    const [c1] = team.clones as [string];
+    const me = member('agent-k');
+    await cliJson(c1, ['claim', 'k', '--no-worktree'], 0, me);
+    // The remote holds the push in pre-receive; its reference-transaction hook says when (and whether)
+    // the update landed. Over the path transport receive-pack is in the killed process group and dies;
+    // over ssh and http the server side outlives the client and may still apply the update.
+    const marks = tempDir('coord-push-kill-');
+    const hooks = join(team.remote.dir, 'hooks');
+    writeFileSync(
+      join(hooks, 'pre-receive'),
+      `#!/bin/sh\ncat >/dev/null\n: > '${marks}/started'\nsleep 2\n: > '${marks}/finished'\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(hooks, 'reference-transaction'),
+      `#!/bin/sh\ncat >/dev/null\n[ "$1" = committed ] && : > '${marks}/committed'\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const before = remoteLease(team, 'k')!.revision;
+    const child = spawn('node', [cliPath(), 'renew', 'k'], {
+      cwd: c1,
+      env: { ...process.env, ...GIT_ENV, NO_COLOR: '1', ...me },
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+    await waitFor('the push to reach pre-receive', () =>
+      existsSync(join(marks, 'started')) ? true : undefined,
+    );
+    process.kill(-child.pid!, 'SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    rmSync(join(hooks, 'pre-receive'));
+    // Wait out the server side: either pre-receive finishes (then the update commits) or it was killed.
+    await sleep(2500);
+    if (existsSync(join(marks, 'finished')))
+      await waitFor(
+        'the update to commit',
+        () => (existsSync(join(marks, 'committed')) ? true : undefined),
+        10_000,
+      );
+    const landed = remoteLease(team, 'k')!.revision;
+    expect([before, before + 1]).toContain(landed);
+    if (transport === 'path') expect(landed).toBe(before);
+    expect((await cli(c1, ['sync'])).code).toBe(0);
+    for (const ns of ['leases/', 'branches/', 'worktrees/'])
+      expect(mirrorRefs(c1, `refs/coord/${ns}`)).toEqual(remoteRefs(team, `refs/coord/${ns}`));
+    const retried = await cliJson<Lease>(c1, ['renew', 'k'], 0, me);
+    expect(retried.revision).toBe(landed + 1);
+    expect(remoteLease(team, 'k')!.revision).toBe(landed + 1);
+  });
 
   it('hostile records pushed with plain git are quarantined on fetch in every clone; nothing else is affected', async () => {
     const team = await makeTeam(server.remote(), 2);
