@@ -22,7 +22,8 @@ const WORKERS = join(ROOT, 'bench', 'workers');
 
 /** Outcome of one approach: what the writers reported and the wall time from `go` to the last result. */
 interface Trial {
-  results: WriterResult[];
+  /** One per writer; `null` for a writer killed with SIGKILL. */
+  results: Array<WriterResult | null>;
   wallMs: number;
 }
 
@@ -30,9 +31,13 @@ interface Trial {
  * Starts `WRITERS` copies of `script` (`node --import tsx`), waits until all print `ready`, sends `go`
  * to all at once and measures until the last one has printed its result.
  */
-async function runWriters(script: string, args: string[]): Promise<Trial> {
-  const children = Array.from({ length: WRITERS }, () =>
-    spawn(process.execPath, ['--import', 'tsx', join(WORKERS, script), ...args], {
+async function runWriters(
+  script: string,
+  args: string[],
+  lastArgs: (i: number) => string[] = () => [],
+): Promise<Trial> {
+  const children = Array.from({ length: WRITERS }, (_, i) =>
+    spawn(process.execPath, ['--import', 'tsx', join(WORKERS, script), ...args, ...lastArgs(i)], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
@@ -46,17 +51,40 @@ async function runWriters(script: string, args: string[]): Promise<Trial> {
   await Promise.all(children.map((_, i) => next(i)));
   const t0 = performance.now();
   for (const c of children) c.stdin.end('go\n');
-  const results = await Promise.all(children.map(async (_, i) => JSON.parse(await next(i)) as WriterResult));
-  const wallMs = performance.now() - t0;
-  await Promise.all(
-    children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(0) : c.on('exit', resolve)))),
+  // A writer that SIGKILLed itself (the kill trial) reports nothing: its result is null.
+  const results = await Promise.all(
+    children.map(async (_, i) => {
+      try {
+        return JSON.parse(await next(i)) as WriterResult;
+      } catch (err) {
+        if (children[i]!.signalCode === 'SIGKILL' || (await exitSignal(children[i]!)) === 'SIGKILL')
+          return null;
+        throw err;
+      }
+    }),
   );
+  const wallMs = performance.now() - t0;
+  await Promise.all(children.map(exitSignal));
   return { results, wallMs };
 }
 
+function exitSignal(c: ReturnType<typeof spawn>): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? resolve(c.signalCode)
+      : c.on('exit', (_code, sig) => resolve(sig)),
+  );
+}
+
 /** A table row for one approach. */
-function row(approach: string, final: number, trial: Trial): Array<string | number> {
-  const attempted = WRITERS * UPDATES;
+function row(
+  approach: string,
+  final: number,
+  trial: Trial,
+  target = '—',
+  verdict = '—',
+  attempted = WRITERS * UPDATES,
+): Array<string | number> {
   return [
     approach,
     WRITERS,
@@ -64,18 +92,31 @@ function row(approach: string, final: number, trial: Trial): Array<string | numb
     final,
     attempted - final,
     Math.round(trial.wallMs),
-    Math.round(final / (trial.wallMs / 1000)),
+    opsPerSecond(final, trial),
+    target,
+    verdict,
   ];
 }
 
-async function gitCoordTrial(dir: string): Promise<{ final: number; trial: Trial }> {
+const opsPerSecond = (final: number, trial: Trial) => Math.round(final / (trial.wallMs / 1000));
+
+/** The killed writer of the kill trial stops at this update (it SIGKILLs itself holding the write lock). */
+const KILL_AT = 50;
+
+async function gitCoordTrial(
+  dir: string,
+  mode: 'locked' | 'optimistic',
+  kill = false,
+): Promise<{ final: number; trial: Trial }> {
   git(['init', '-q', dir], { cwd: ROOT });
   const repo = discoverRepo(dir);
   const ref = 'refs/coord/leases/bench';
   new RefTransaction(repo)
     .create(ref, writeRecord(repo, LeaseType, benchLease('bench', new Date(), 'bench')), 'coord: bench start')
     .commit();
-  const trial = await runWriters('coord-writer.ts', [dir, ref, String(UPDATES)]);
+  const trial = await runWriters('coord-writer.ts', [dir, ref, String(UPDATES), mode], (i) =>
+    kill && i === 0 ? [String(KILL_AT)] : [],
+  );
   const end = await readRecord(repo, ref, LeaseType);
   return { final: end!.record.revision - 1, trial };
 }
@@ -107,19 +148,56 @@ async function sqliteTrial(dir: string): Promise<{ final: number; trial: Trial }
 export default async function registry(): Promise<BenchSection> {
   const base = mkdtempSync(join(tmpdir(), 'coord-bench-registry-'));
   try {
-    const coord = await gitCoordTrial(join(base, 'repo'));
+    const coord = await gitCoordTrial(join(base, 'repo'), 'locked');
+    const optimisticOnly = await gitCoordTrial(join(base, 'repo-optimistic'), 'optimistic');
+    const killed = await gitCoordTrial(join(base, 'repo-kill'), 'locked', true);
     const rename = await jsonTrial(mkdtempSync(join(base, 'rename-')), 'json-rename-writer.ts');
     const locked = await jsonTrial(mkdtempSync(join(base, 'lock-')), 'json-lock-writer.ts');
     const sqlite = hasSqliteCli() ? await sqliteTrial(mkdtempSync(join(base, 'sqlite-'))) : null;
     const sqliteVersion = sqlite
       ? execFileSync('sqlite3', ['-version'], { encoding: 'utf8' }).split(' ')[0]
       : null;
-    const sum = (t: Trial, f: keyof WriterResult) => t.results.reduce((a, r) => a + r[f], 0);
+    const sum = (t: Trial, f: keyof WriterResult) => t.results.reduce((a, r) => a + (r?.[f] ?? 0), 0);
+    const sqliteOps = sqlite ? opsPerSecond(sqlite.final, sqlite.trial) : null;
+    const ratio = opsPerSecond(coord.final, coord.trial) / (sqliteOps ?? Number.NaN);
+    const coordLost = WRITERS * UPDATES - coord.final;
+    const killAttempted = (WRITERS - 1) * UPDATES + KILL_AT;
     return {
       title: `Registry: ${WRITERS} concurrent writers × ${UPDATES} updates — lost updates and throughput`,
-      columns: ['approach', 'writers', 'updates attempted', 'final count', 'lost', 'wall ms', 'ops/s'],
+      columns: [
+        'approach',
+        'writers',
+        'updates attempted',
+        'final count',
+        'lost',
+        'wall ms',
+        'ops/s',
+        'target',
+        'verdict',
+      ],
       rows: [
-        row('git-coord (CAS on refs/coord, git lockfile protocol)', coord.final, coord.trial),
+        row(
+          'git-coord: lease write lock, then CAS on refs/coord (as lease writes run)',
+          coord.final,
+          coord.trial,
+          '>= 0.5× SQLite ops/s, 0 lost',
+          sqliteOps === null
+            ? 'not measured (no sqlite3)'
+            : `${ratio >= 0.5 && coordLost === 0 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×, ${coordLost} lost)`,
+        ),
+        row(
+          'git-coord: CAS only, lost CAS retried (no write lock)',
+          optimisticOnly.final,
+          optimisticOnly.trial,
+        ),
+        row(
+          `git-coord: write lock + CAS, writer 1 SIGKILLed holding the write lock at update ${KILL_AT + 1}`,
+          killed.final,
+          killed.trial,
+          '0 lost, nobody stuck',
+          killed.final === killAttempted ? 'met' : 'NOT met',
+          killAttempted,
+        ),
         row('JSON file, tmp + rename', rename.final, rename.trial),
         row('JSON file + O_EXCL lock file', locked.final, locked.trial),
         ...(sqlite
@@ -136,8 +214,12 @@ export default async function registry(): Promise<BenchSection> {
         'Each writer is a real process (`node --import tsx bench/workers/<writer>.ts`) doing read → +1 → write ' +
           'of one shared counter; all start together behind a stdin barrier, so process start-up is not timed. ' +
           'wall ms = from `go` to the last writer reporting; ops/s = final count / wall time.',
-        `git-coord: ${sum(coord.trial, 'retries')} CAS retries, ${sum(coord.trial, 'gaveUp')} updates given up ` +
-          '(CasLostError after the 5 s retry budget; counted as lost, never silently).',
+        `git-coord with the write lock: ${sum(coord.trial, 'retries')} CAS retries; without it: ` +
+          `${sum(optimisticOnly.trial, 'retries')}; updates given up: ${sum(coord.trial, 'gaveUp')} and ` +
+          `${sum(optimisticOnly.trial, 'gaveUp')} (CasLostError after the 5 s retry budget; counted as lost, never silently).`,
+        `Kill trial: writer 1 applies ${KILL_AT} updates, then kills itself with SIGKILL holding the lease's write lock; ` +
+          `the next writer finds its pid gone and breaks the lock at once (src/leases/write-lock.ts), so the other ` +
+          `${WRITERS - 1} writers finish all their updates: updates attempted = ${killAttempted}.`,
         `O_EXCL lock file: ${sum(locked.trial, 'retries')} busy-lock retries (1–2 ms sleeps). ` +
           'Correct while all writers live; a writer killed holding the lock blocks everyone until the file is removed by hand.',
         sqlite

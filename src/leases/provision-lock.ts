@@ -117,7 +117,8 @@ function createAtomically(path: string, content: string): number | null {
   }
 }
 
-function ownerLine(host: string, probe: ProcessProbe): string {
+/** The content of a lock this process takes: `<pid> <host> <pid start time|-> <nonce>\n`. */
+export function ownerLine(host: string, probe: ProcessProbe): string {
   const start = probe.startTime(process.pid);
   return `${process.pid} ${host} ${start ?? '-'} ${randomBytes(6).toString('hex')}\n`;
 }

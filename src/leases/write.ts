@@ -3,6 +3,7 @@ import { optimistic } from '../records/optimistic.js';
 import type { AuditEvent } from '../records/schemas.js';
 import type { RefUpdate } from '../refs/store.js';
 import type { LeaseContext } from './context.js';
+import { withWriteLock } from './write-lock.js';
 
 /**
  * One ref change of a lease write: `oid` is the new value (`null` deletes), `expect` the value the
@@ -60,16 +61,19 @@ export async function commitWrites(
  * Runs one read-decide-write round `attempt` until it commits: the store is refreshed before each
  * round (team mode: the remote's records are fetched unless this process is already current), so no
  * decision is taken on a mirror older than the command; a lost compare-and-swap re-reads and
- * re-decides, within the store's retry policy.
+ * re-decides, within the store's retry policy. With `key`, the rounds run under the lease's write lock
+ * ({@link withWriteLock}): writers of one lease on this clone take turns instead of racing.
  *
  * @throws CasLostError (exit 3) when the budget runs out; whatever `attempt` throws otherwise.
  */
-export function transact<T>(ctx: LeaseContext, attempt: (n: number) => Promise<T>): Promise<T> {
-  return optimistic(
-    async (n) => {
-      await ctx.store.refresh();
-      return attempt(n);
-    },
-    { budgetMs: ctx.store.retry.budgetMs, maxBackoffMs: ctx.store.retry.maxBackoffMs },
-  );
+export function transact<T>(ctx: LeaseContext, attempt: (n: number) => Promise<T>, key?: string): Promise<T> {
+  const rounds = () =>
+    optimistic(
+      async (n) => {
+        await ctx.store.refresh();
+        return attempt(n);
+      },
+      { budgetMs: ctx.store.retry.budgetMs, maxBackoffMs: ctx.store.retry.maxBackoffMs },
+    );
+  return key === undefined ? rounds() : withWriteLock(ctx.repo, key, ctx.host, rounds);
 }

@@ -314,13 +314,19 @@ function lockPathsIn(message: string): string[] {
 }
 
 type Cmd = 'renew' | 'release' | 'done' | 'takeover' | 'clear' | 'crash';
-const COMMANDS: Record<Cmd, { args: string[]; holder: string; deletes: boolean }> = {
-  renew: { args: ['renew', 'k'], holder: 'agent-a', deletes: false },
-  release: { args: ['release', 'k', '--remove-worktree'], holder: 'agent-a', deletes: true },
-  done: { args: ['done', 'k'], holder: 'agent-a', deletes: true },
-  takeover: { args: ['takeover', 'k'], holder: 'agent-b', deletes: false },
-  clear: { args: ['clear', 'k', '--force'], holder: 'agent-a', deletes: true },
-  crash: { args: ['crash', 'k', '--reason', 'agent died'], holder: 'agent-a', deletes: false },
+/** `writeLock`: the command holds the lease's write lock (src/leases/write-lock.ts) while it writes. */
+const COMMANDS: Record<Cmd, { args: string[]; holder: string; deletes: boolean; writeLock: boolean }> = {
+  renew: { args: ['renew', 'k'], holder: 'agent-a', deletes: false, writeLock: true },
+  release: { args: ['release', 'k', '--remove-worktree'], holder: 'agent-a', deletes: true, writeLock: true },
+  done: { args: ['done', 'k'], holder: 'agent-a', deletes: true, writeLock: true },
+  takeover: { args: ['takeover', 'k'], holder: 'agent-b', deletes: false, writeLock: false },
+  clear: { args: ['clear', 'k', '--force'], holder: 'agent-a', deletes: true, writeLock: true },
+  crash: {
+    args: ['crash', 'k', '--reason', 'agent died'],
+    holder: 'agent-a',
+    deletes: false,
+    writeLock: true,
+  },
 };
 const FAULTS = ['blob-temp', 'ref-locked', 'ref-written', 'packed-locked'] as const;
 const CASES = (Object.keys(COMMANDS) as Cmd[]).flatMap((c) => FAULTS.map((f) => [c, f] as const));
@@ -368,7 +374,12 @@ describe('writes killed with SIGKILL at their fault points', () => {
 
       // The user comes back a while later: the crash's locks are old. Remove what each error names.
       const gitDir = join(dir, '.git');
-      const leftover = findLocks(gitDir).map((f) => join(gitDir, f));
+      // The killed writer's lease write lock (coord/write-locks/) names a dead process: the next
+      // writer breaks it at once, so no error names it. git's ref locks are named and removed by hand.
+      const isWriteLock = (p: string) => p.includes('coord/write-locks/');
+      const all = findLocks(gitDir).map((f) => join(gitDir, f));
+      expect(all.filter(isWriteLock)).toHaveLength(c.writeLock ? 1 : 0);
+      const leftover = all.filter((p) => !isWriteLock(p));
       const old = new Date(Date.now() - 120_000);
       for (const p of leftover) utimesSync(p, old, old);
       const removed: string[] = [];
@@ -384,6 +395,7 @@ describe('writes killed with SIGKILL at their fault points', () => {
         res = await cli(dir, c.args, as(c.holder));
       }
       expect(res.code, res.stderr).toBe(0);
+      expect(findLocks(gitDir).filter(isWriteLock)).toEqual([]);
       // The lock of the crashed write's audit event (a fresh random ref name each attempt) is named by
       // no error and blocks nothing: it stays for `git coord doctor --fix`. Every other lock was named.
       const isAudit = (p: string) => p.includes('/refs/coord/audit/');

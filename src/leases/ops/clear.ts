@@ -39,40 +39,44 @@ export interface ClearResult {
  */
 export async function clear(ctx: LeaseContext, opts: ClearOptions): Promise<ClearResult> {
   assertKey(opts.key);
-  return transact(ctx, async () => {
-    const ref = leaseRef(opts.key);
-    let cur: StoredRecord<Lease> | null;
-    try {
-      cur = await readLease(ctx.repo, opts.key);
-    } catch (err) {
-      if (!(err instanceof CorruptRecordError) || !opts.force) throw err;
-      return clearCorrupt(ctx, opts, err);
-    }
-    if (!cur || cur.record.outcome === 'cleared') throw new LeaseNotFoundError(opts.key);
-    const lease = cur.record;
-    if (lease.state === 'open' && !opts.force) {
-      throw new LeaseStateError(
-        'lease-open',
-        `lease ${lease.key} is open (held by ${describeHolder(lease)}, token ${lease.token}); nothing was cleared. ` +
-          `Release it first, or delete it anyway with \`git coord clear ${lease.key} --force\`.`,
-      );
-    }
-    const tombstone = await stamp(ctx, closeLease(lease, 'cleared', ctx.now()));
-    const writes = await indexWrites(ctx, lease.key, lease, tombstone);
-    writes.unshift({ ref, oid: writeRecord(ctx.repo, LeaseType, tombstone), expect: cur.oid });
-    const audit = await commitWrites(ctx, writes, {
-      verb: 'clear',
-      key: lease.key,
-      by: opts.by,
-      token: lease.token,
-      audit: auditEvent(ctx, 'clear', lease, opts.by, {
-        reason: lease.state === 'open' ? 'forced clear of an open lease' : `cleared a ${lease.state} lease`,
-        previousHolder: lease.holder.id,
+  return transact(
+    ctx,
+    async () => {
+      const ref = leaseRef(opts.key);
+      let cur: StoredRecord<Lease> | null;
+      try {
+        cur = await readLease(ctx.repo, opts.key);
+      } catch (err) {
+        if (!(err instanceof CorruptRecordError) || !opts.force) throw err;
+        return clearCorrupt(ctx, opts, err);
+      }
+      if (!cur || cur.record.outcome === 'cleared') throw new LeaseNotFoundError(opts.key);
+      const lease = cur.record;
+      if (lease.state === 'open' && !opts.force) {
+        throw new LeaseStateError(
+          'lease-open',
+          `lease ${lease.key} is open (held by ${describeHolder(lease)}, token ${lease.token}); nothing was cleared. ` +
+            `Release it first, or delete it anyway with \`git coord clear ${lease.key} --force\`.`,
+        );
+      }
+      const tombstone = await stamp(ctx, closeLease(lease, 'cleared', ctx.now()));
+      const writes = await indexWrites(ctx, lease.key, lease, tombstone);
+      writes.unshift({ ref, oid: writeRecord(ctx.repo, LeaseType, tombstone), expect: cur.oid });
+      const audit = await commitWrites(ctx, writes, {
+        verb: 'clear',
+        key: lease.key,
+        by: opts.by,
         token: lease.token,
-      }),
-    });
-    return { lease, tombstone, deleted: writes.filter((w) => w.oid === null).map((w) => w.ref), audit };
-  });
+        audit: auditEvent(ctx, 'clear', lease, opts.by, {
+          reason: lease.state === 'open' ? 'forced clear of an open lease' : `cleared a ${lease.state} lease`,
+          previousHolder: lease.holder.id,
+          token: lease.token,
+        }),
+      });
+      return { lease, tombstone, deleted: writes.filter((w) => w.oid === null).map((w) => w.ref), audit };
+    },
+    opts.key,
+  );
 }
 
 async function clearCorrupt(

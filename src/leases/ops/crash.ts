@@ -21,38 +21,42 @@ export interface CrashOptions {
  */
 export async function crash(ctx: LeaseContext, opts: CrashOptions): Promise<Lease> {
   if (!opts.reason.trim()) throw new UsageError('crash needs --reason', 'reason-required');
-  return transact(ctx, async () => {
-    const cur = await mustRead(ctx, opts.key);
-    const lease = cur.record;
-    if (lease.state !== 'open') {
-      throw new LeaseStateError(
-        'not-open',
-        `lease ${lease.key} is ${lease.state}${lease.outcome ? ` (${lease.outcome})` : ''}; only an open lease can be marked crashed`,
+  return transact(
+    ctx,
+    async () => {
+      const cur = await mustRead(ctx, opts.key);
+      const lease = cur.record;
+      if (lease.state !== 'open') {
+        throw new LeaseStateError(
+          'not-open',
+          `lease ${lease.key} is ${lease.state}${lease.outcome ? ` (${lease.outcome})` : ''}; only an open lease can be marked crashed`,
+        );
+      }
+      const now = ctx.now().getTime();
+      const stale = staleOf(ctx, lease, now);
+      if (lease.holder.id !== opts.by && !stale) {
+        throw new LeaseHeldError({
+          lease,
+          stale,
+          now,
+          skewSeconds: ctx.config.skewSeconds,
+          observedAt: observedOf(ctx, lease),
+        });
+      }
+      const next = crashLease(lease, opts.reason, ctx.now());
+      return writeLease(
+        ctx,
+        'crash',
+        opts.by,
+        cur,
+        next,
+        auditEvent(ctx, 'crash', next, opts.by, {
+          reason: opts.reason,
+          previousHolder: lease.holder.id,
+          token: next.token,
+        }),
       );
-    }
-    const now = ctx.now().getTime();
-    const stale = staleOf(ctx, lease, now);
-    if (lease.holder.id !== opts.by && !stale) {
-      throw new LeaseHeldError({
-        lease,
-        stale,
-        now,
-        skewSeconds: ctx.config.skewSeconds,
-        observedAt: observedOf(ctx, lease),
-      });
-    }
-    const next = crashLease(lease, opts.reason, ctx.now());
-    return writeLease(
-      ctx,
-      'crash',
-      opts.by,
-      cur,
-      next,
-      auditEvent(ctx, 'crash', next, opts.by, {
-        reason: opts.reason,
-        previousHolder: lease.holder.id,
-        token: next.token,
-      }),
-    );
-  });
+    },
+    opts.key,
+  );
 }

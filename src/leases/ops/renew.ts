@@ -22,14 +22,18 @@ export interface RenewOptions {
  * token). Never resurrects a lease that was taken over, closed or crashed (LeaseLostError, exit 3).
  */
 export async function renew(ctx: LeaseContext, opts: RenewOptions): Promise<Lease> {
-  return transact(ctx, async () => {
-    const cur = await mustRead(ctx, opts.key);
-    assertHolder(cur.record, opts.holder, 'renewed', opts.token, ctx.repo);
-    const next = renewLease(cur.record, ctx.now(), {
-      ttlSeconds: opts.ttlSeconds,
-      holder: opts.holderRecord,
-      note: opts.note,
-    });
-    return writeLease(ctx, 'renew', callerId(opts.holder), cur, next);
-  });
+  return transact(
+    ctx,
+    async () => {
+      const cur = await mustRead(ctx, opts.key);
+      assertHolder(cur.record, opts.holder, 'renewed', opts.token, ctx.repo);
+      const next = renewLease(cur.record, ctx.now(), {
+        ttlSeconds: opts.ttlSeconds,
+        holder: opts.holderRecord,
+        note: opts.note,
+      });
+      return writeLease(ctx, 'renew', callerId(opts.holder), cur, next);
+    },
+    opts.key,
+  );
 }

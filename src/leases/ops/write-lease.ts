@@ -256,12 +256,16 @@ export async function closeAs(
   gate?: GateResult | null,
   audit?: (next: Lease) => Omit<AuditEvent, 'schema'> | undefined,
 ): Promise<Lease> {
-  return transact(ctx, async () => {
-    const cur = await mustRead(ctx, key);
-    assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token, ctx.repo);
-    const next = closeLease(cur.record, outcome, ctx.now(), gate);
-    return writeLease(ctx, verb, callerId(holder), cur, next, audit?.(next));
-  });
+  return transact(
+    ctx,
+    async () => {
+      const cur = await mustRead(ctx, key);
+      assertHolder(cur.record, holder, verb === 'release' ? 'released' : 'closed', token, ctx.repo);
+      const next = closeLease(cur.record, outcome, ctx.now(), gate);
+      return writeLease(ctx, verb, callerId(holder), cur, next, audit?.(next));
+    },
+    key,
+  );
 }
 
 /**
