@@ -117,9 +117,16 @@ function createAtomically(path: string, content: string): number | null {
   }
 }
 
+let ownStartCache: { probe: ProcessProbe; start: number | null } | null = null;
+/** This process's start time by `probe` (read once: it never changes). */
+function ownStart(probe: ProcessProbe): number | null {
+  if (ownStartCache?.probe !== probe) ownStartCache = { probe, start: probe.startTime(process.pid) };
+  return ownStartCache.start;
+}
+
 /** The content of a lock this process takes: `<pid> <host> <pid start time|-> <nonce>\n`. */
 export function ownerLine(host: string, probe: ProcessProbe): string {
-  const start = probe.startTime(process.pid);
+  const start = ownStart(probe);
   return `${process.pid} ${host} ${start ?? '-'} ${randomBytes(6).toString('hex')}\n`;
 }
 

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { faultPoint } from '../refs/fault.js';
 import { sleepSync } from '../refs/lock.js';
@@ -75,6 +84,8 @@ function acquire(
   for (let n = 1; ; n++) {
     let fd: number | null = null;
     try {
+      // While it is held, poll with a plain lookup: an O_CREAT open takes the directory's lock.
+      if (n > 1 && existsSync(path)) throw Object.assign(new Error('held'), { code: 'EEXIST' });
       fd = openSync(path, 'wx', 0o644);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -141,7 +141,8 @@ export async function readRecord<T>(
 ): Promise<StoredRecord<T> | null> {
   const loose = readLoose(repo.commonDir, ref);
   if (loose && 'symref' in loose) throw new SymbolicRecordRefError(ref, loose.symref);
-  const oid = readRef(repo, ref);
+  // A loose ref is read once; only a ref without a loose file is looked up in packed-refs.
+  const oid = loose ? loose.oid : readRef(repo, ref);
   if (oid === null) return null;
   return { ref, oid, record: await loadRecord(repo, ref, oid, type) };
 }

@@ -64,14 +64,28 @@ export function writeBlob(repo: Pick<Repo, 'commonDir'>, content: Buffer): strin
   fs.writeFileSync(tmp, data, { mode: 0o444 });
   faultPoint('blob-temp');
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    try {
-      fs.linkSync(tmp, path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') fs.renameSync(tmp, path);
+    // The fan-out directory usually exists: link first, create it only when missing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.linkSync(tmp, path);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') break;
+        if (code === 'ENOENT' && attempt === 1) {
+          fs.mkdirSync(dir, { recursive: true });
+          continue;
+        }
+        fs.renameSync(tmp, path); // no hard links here (some file systems): rename, as git falls back
+        return oid;
+      }
     }
   } finally {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // renamed into place, or already gone
+    }
   }
   return oid;
 }
