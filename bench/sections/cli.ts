@@ -92,8 +92,9 @@ export default async function cli(): Promise<BenchSection> {
     const env = ['--holder', 'bench'];
     // Warm the page cache and the object store once.
     spawnSync(process.execPath, [CLI, 'show', 'p00001'], { cwd: large });
-    const [node, show, showMjs, status, list, showLarge, claimSmall, claimLarge] = measure([
+    const [node, version, show, showMjs, status, list, showLarge, claimSmall, claimLarge] = measure([
       { cwd: small, args: () => ['-e', '0'] },
+      { cwd: small, args: () => [CLI, '--version'] },
       { cwd: small, args: () => [CLI, 'show', 'p00001'] },
       { cwd: small, args: () => [CLI_MJS, 'show', 'p00001'] },
       { cwd: small, args: () => [CLI, 'status'] },
@@ -116,6 +117,13 @@ export default async function cli(): Promise<BenchSection> {
     const claimCmd = '`git-coord claim <new key> --no-worktree`';
     const rows: Array<Array<string | number>> = [
       row('`node -e 0` (reference)', 10, node!, node!, null),
+      row(
+        '`git-coord --version` (loader and bundle with its code cache; no yargs, no zod)',
+        10,
+        version!,
+        node!,
+        null,
+      ),
       row('`git-coord show <key>`', 10, show!, node!, 1.3),
       row('`git-coord status`', 10, status!, node!, 1.3),
       row('`git-coord list`', 10, list!, node!, 1.3),
@@ -146,6 +154,8 @@ export default async function cli(): Promise<BenchSection> {
           'acquisition: read, validate, write blob, 2-ref CAS transaction with reflog).',
         `Executable: \`node ${CLI.slice(ROOT.length + 1)}\` (package.json bin), with the V8 code cache the build ` +
           'made; the ES module entry costs node its ES module loader on top.',
+        '`--version` is answered before yargs and the command modules load: the gap between it and a read ' +
+          'command is the parser, the validators and the command itself.',
       ],
     };
   } finally {

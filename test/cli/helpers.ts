@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { makeRepo, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
+import { collect, GIT_ENV, makeRepo, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
 
 /** The built CLI (`npm test` builds it first). */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'git-coord.mjs');
@@ -132,3 +133,26 @@ export function expectConsistent(dir: string, key: string): Lease {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs every job as a real CLI process held at a barrier, then releases them all together. */
+export async function runTogether(
+  jobs: Array<{ cwd: string; args: string[]; env?: Record<string, string | undefined> }>,
+): Promise<RunResult[]> {
+  const children = jobs.map((job) =>
+    spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', process.execPath, cliPath(), ...job.args], {
+      cwd: job.cwd,
+      env: {
+        ...process.env,
+        ...GIT_ENV,
+        NO_COLOR: '1',
+        COORD_HOLDER: undefined,
+        COORD_PID: undefined,
+        ...job.env,
+      },
+    }),
+  );
+  const done = children.map(collect);
+  await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+  for (const c of children) c.stdin.end('go\n');
+  return Promise.all(done);
+}

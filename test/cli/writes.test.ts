@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { snapshotCli } from '../../demo/project.js';
 import type { Lease } from '../../src/records/schemas.js';
-import { cleanup, collect, GIT_ENV, type RunResult, run, sh, tempDir } from '../fixtures/repo.js';
+import { cleanup, type RunResult, run, sh } from '../fixtures/repo.js';
 import { findLocks } from '../refs/helpers.js';
-import { CLI, cli, expectConsistent, makeCoordRepo, record, refs, sleep } from './helpers.js';
+import { cli, expectConsistent, makeCoordRepo, record, refs, runTogether, sleep } from './helpers.js';
 
 /**
  * The write paths other than claim (renew, release, done, takeover, clear) under the project rule:
@@ -18,38 +16,12 @@ afterAll(cleanup);
 /** Short clock skew, so a `--ttl 1s` lease is stale after a little over a second. */
 const CONFIG = { leases: { ttl: '15m', skew: '0s' } };
 
-let snapshot: string | null = null;
-function cliPath(): string {
-  snapshot ??= snapshotCli(CLI, tempDir('coord-cli-'));
-  return snapshot;
-}
-
-/**
- * Starts every command as a real `node git-coord.mjs …` process held at a barrier (a shell waiting
- * on stdin), and releases them all together once every one of them has been spawned.
- */
-async function together(
+/** {@link runTogether} with every job in `dir`. */
+function together(
   dir: string,
   jobs: Array<{ args: string[]; env?: Record<string, string | undefined> }>,
 ): Promise<RunResult[]> {
-  const node = process.execPath;
-  const children = jobs.map((job) =>
-    spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', node, cliPath(), ...job.args], {
-      cwd: dir,
-      env: {
-        ...process.env,
-        ...GIT_ENV,
-        NO_COLOR: '1',
-        COORD_HOLDER: undefined,
-        COORD_PID: undefined,
-        ...job.env,
-      },
-    }),
-  );
-  const done = children.map(collect);
-  await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
-  for (const c of children) c.stdin.end('go\n');
-  return Promise.all(done);
+  return runTogether(jobs.map((job) => ({ ...job, cwd: dir })));
 }
 
 const as = (holder: string) => ({ COORD_HOLDER: holder });

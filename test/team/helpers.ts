@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Lease } from '../../src/records/schemas.js';
-import { cli, cliPath } from '../cli/helpers.js';
+import { cli } from '../cli/helpers.js';
 import { cloneRemote, type Remote, remoteGit } from '../fixtures/remotes.js';
-import { collect, GIT_ENV, type RunResult, sh } from '../fixtures/repo.js';
+import { type RunResult, sh } from '../fixtures/repo.js';
 
 /** A team: a remote and clones of it, each one `git coord init --remote origin`ed. */
 export interface Team {
@@ -78,29 +77,6 @@ export function mirrorRefs(clone: string, prefix: string): Map<string, string> {
       .filter(Boolean)
       .map((l) => l.split(' ') as [string, string]),
   );
-}
-
-/** Runs every job as a real CLI process held at a barrier, then releases them all together. */
-export async function together(
-  jobs: Array<{ cwd: string; args: string[]; env?: Record<string, string | undefined> }>,
-): Promise<RunResult[]> {
-  const children = jobs.map((job) =>
-    spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', process.execPath, cliPath(), ...job.args], {
-      cwd: job.cwd,
-      env: {
-        ...process.env,
-        ...GIT_ENV,
-        NO_COLOR: '1',
-        COORD_HOLDER: undefined,
-        COORD_PID: undefined,
-        ...job.env,
-      },
-    }),
-  );
-  const done = children.map(collect);
-  await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
-  for (const c of children) c.stdin.end('go\n');
-  return Promise.all(done);
 }
 
 /** Every result, for assertion messages. */

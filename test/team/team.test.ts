@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/records/schemas.js';
 import { waitFor } from '../agents/helpers.js';
-import { cli, cliJson, cliPath, sleep } from '../cli/helpers.js';
+import { cli, cliJson, cliPath, runTogether, sleep } from '../cli/helpers.js';
 import { shiftedClock } from '../fixtures/clock.js';
 import {
   remoteGit,
@@ -14,7 +14,7 @@ import {
   type TransportServer,
 } from '../fixtures/remotes.js';
 import { cleanup, GIT_ENV, sh, tempDir } from '../fixtures/repo.js';
-import { makeTeam, member, mirrorRefs, remoteLease, remoteRefs, show, together } from './helpers.js';
+import { makeTeam, member, mirrorRefs, remoteLease, remoteRefs, show } from './helpers.js';
 
 /**
  * Team mode (issue 8, DESIGN §7) over real remotes: a bare repository by path, a real sshd on
@@ -40,7 +40,7 @@ describe.each(only ?? TRANSPORTS)('team mode over %s', { timeout: 600_000 }, (tr
     const team = await makeTeam(server.remote(), 8);
     for (let trial = 1; trial <= 10; trial++) {
       const key = `k${trial}`;
-      const rs = await together(
+      const rs = await runTogether(
         team.clones.map((cwd, i) => ({
           cwd,
           args: ['claim', key, '--no-worktree'],
