@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { linkSync, lstatSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoordError } from '../errors.js';
@@ -6,6 +5,8 @@ import { sleepSync } from '../refs/lock.js';
 import type { Repo } from '../refs/repo.js';
 import { formatAge, type ProcessProbe, systemProbe } from './liveness.js';
 
+/** Random bytes for lock nonces and temp names (node:crypto loaded on first use: ~3 ms of start-up). */
+const nonceBytes = (n: number) => process.getBuiltinModule('node:crypto').randomBytes(n);
 /** File name of the provisioning lock in the common git dir. */
 export const PROVISION_LOCK = 'coord-provision.lock';
 
@@ -104,7 +105,7 @@ function unchanged(s: LockSnapshot): boolean {
  * @returns the new lock's inode, or `null` when `path` exists.
  */
 function createAtomically(path: string, content: string): number | null {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.tmp-${process.pid}-${nonceBytes(4).toString('hex')}`;
   writeFileSync(tmp, content, { flag: 'wx', mode: 0o644 });
   try {
     linkSync(tmp, path);
@@ -127,7 +128,7 @@ function ownStart(probe: ProcessProbe): number | null {
 /** The content of a lock this process takes: `<pid> <host> <pid start time|-> <nonce>\n`. */
 export function ownerLine(host: string, probe: ProcessProbe): string {
   const start = ownStart(probe);
-  return `${process.pid} ${host} ${start ?? '-'} ${randomBytes(6).toString('hex')}\n`;
+  return `${process.pid} ${host} ${start ?? '-'} ${nonceBytes(6).toString('hex')}\n`;
 }
 
 /**
@@ -174,7 +175,7 @@ function clearDeadBreakLock(breakPath: string, host: string, probe: ProcessProbe
   if (!b) return;
   const verdict = judgeLock(b, host, probe);
   if (verdict !== 'dead' && Date.now() - b.mtimeMs < BREAK_LOCK_STALE_MS) return;
-  const aside = `${breakPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const aside = `${breakPath}.stale-${process.pid}-${nonceBytes(4).toString('hex')}`;
   try {
     renameSync(breakPath, aside);
   } catch {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -24,7 +23,11 @@ export const WRITE_LOCK_DIR = join('coord', 'write-locks');
 
 /** Path of the write lock of `key`: `<common dir>/coord/write-locks/<sha1 of the key>.lock`. */
 export function writeLockPath(repo: Pick<Repo, 'commonDir'>, key: string): string {
-  return join(repo.commonDir, WRITE_LOCK_DIR, `${createHash('sha1').update(key).digest('hex')}.lock`);
+  return join(
+    repo.commonDir,
+    WRITE_LOCK_DIR,
+    `${process.getBuiltinModule('node:crypto').createHash('sha1').update(key).digest('hex')}.lock`,
+  );
 }
 
 /**

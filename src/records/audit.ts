@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Repo } from '../refs/repo.js';
 import type { RefUpdate } from '../refs/store.js';
 import type { RefTransaction } from '../refs/transaction.js';
@@ -15,7 +14,7 @@ export const AUDIT_PREFIX = 'refs/coord/audit/';
 export function auditRef(at: Date): string {
   const iso = at.toISOString(); // 2026-11-21T09:55:39.123Z
   const time = `${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 23)}Z`;
-  return `${AUDIT_PREFIX}${iso.slice(0, 10)}/${time}-${randomBytes(3).toString('hex')}`;
+  return `${AUDIT_PREFIX}${iso.slice(0, 10)}/${time}-${process.getBuiltinModule('node:crypto').randomBytes(3).toString('hex')}`;
 }
 
 /**
