@@ -7,7 +7,14 @@ import {
 } from '../leases/model.js';
 import { encodeRecord } from '../records/codec.js';
 import { BranchIndexType, type Lease, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
-import { isCorrupt, listRecords, loadRecord, type StoredRecord, writeRecord } from '../records/store.js';
+import {
+  type CorruptEntry,
+  isCorrupt,
+  listRecords,
+  loadRecord,
+  type StoredRecord,
+  writeRecord,
+} from '../records/store.js';
 import { hashBlob } from '../refs/objects.js';
 import { listRefs } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
@@ -39,9 +46,14 @@ interface Wanted<T> {
  */
 export async function planIndexes(
   repo: Repo,
-  opts: { skipRefs: ReadonlySet<string>; writeBlobs: boolean },
+  opts: {
+    skipRefs: ReadonlySet<string>;
+    writeBlobs: boolean;
+    /** The leases as already listed (default: listed here). */
+    leases?: ReadonlyArray<StoredRecord<Lease> | CorruptEntry>;
+  },
 ): Promise<IndexProblem[]> {
-  const entries = await listRecords(repo, LEASES, LeaseType);
+  const entries = opts.leases ?? (await listRecords(repo, LEASES, LeaseType));
   const leases = entries.filter((e): e is StoredRecord<Lease> => !isCorrupt(e));
   const corruptKeys = new Set(entries.filter(isCorrupt).map((e) => e.ref.slice(LEASES.length)));
   const problems: IndexProblem[] = [];

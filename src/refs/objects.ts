@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { CoordError } from '../errors.js';
 import { faultPoint } from './fault.js';
-import { MAX_BASE_BYTES, readPackedObject } from './pack.js';
+import { isPacked, MAX_BASE_BYTES, readPackedObject } from './pack.js';
 import type { Repo } from './repo.js';
 
 /** node:crypto, loaded on first use: reading objects never hashes, and loading it costs ~2 ms of start-up. */
@@ -137,17 +137,16 @@ export async function readObject(
 
 /**
  * True when `oid` is in the object database (loose or packed), whatever its size; false only for a
- * missing object (a corrupt one counts as present: it is not this function's to judge).
+ * missing object (a corrupt one counts as present: it is not this function's to judge). Looks only:
+ * the loose file's name, then the pack indexes, once more after a miss (a concurrent `git gc` may
+ * have just moved it into a new pack), as git's `has_object_file` with `reprepare_packed_git`.
  */
 export async function hasObject(repo: Pick<Repo, 'commonDir'>, oid: string): Promise<boolean> {
-  try {
-    await readObject(repo, oid, 0);
-    return true;
-  } catch (err) {
-    if (err instanceof ObjectMissingError) return false;
-    if (err instanceof CoordError) return true;
-    throw err;
+  const loose = join(repo.commonDir, 'objects', oid.slice(0, 2), oid.slice(2));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (fs.existsSync(loose) || isPacked(repo.commonDir, oid, attempt > 0)) return true;
   }
+  return false;
 }
 
 /**

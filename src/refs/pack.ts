@@ -123,6 +123,32 @@ function packIndexes(commonDir: string): string[] {
   }
 }
 
+/** The pack indexes {@link isPacked} last listed, per common dir (listed again with `relist`). */
+const listedIndexes = new Map<string, string[]>();
+
+/**
+ * True when a pack index of `commonDir` lists `oid` (the object itself is not read or checked). The
+ * indexes are listed once per process; `relist` lists them again (after a miss: a new pack).
+ *
+ * @throws PackCorruptError for an index that does not parse.
+ */
+export function isPacked(commonDir: string, oid: string, relist = false): boolean {
+  const want = Buffer.from(oid, 'hex');
+  let listed = listedIndexes.get(commonDir);
+  if (!listed || relist) {
+    listed = packIndexes(commonDir);
+    listedIndexes.set(commonDir, listed);
+  }
+  for (const idx of listed) {
+    try {
+      if (findInIndex(loadIndex(idx), want) !== null) return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed by a concurrent repack
+    }
+  }
+  return false;
+}
+
 /**
  * Reads object `oid` from the packs of `commonDir`.
  *
