@@ -36,6 +36,13 @@ describe('bad input is a clear usage error, exit 2, nothing written (issue 9 ite
     await refused(dir, ['claim', '1', '--ttl', ''], 'invalid --ttl ""');
     await refused(dir, ['claim', '1', '--ttl', '-5m'], 'invalid --ttl "-5m": a duration cannot be negative');
     await refused(dir, ['claim', '1', '--ttl=-5m'], 'cannot be negative');
+    await refused(dir, ['run', '1', '--no-worktree', '--ttl', '-5m', '--', 'true'], 'cannot be negative', A);
+    await refused(
+      dir,
+      ['parallel', '1', '2', '--yes', '--ttl', '-5m', '--', 'true'],
+      'cannot be negative',
+      A,
+    );
     await refused(dir, ['claim', '1', '--ttl', '0s'], '--ttl must be at least 1s');
     await refused(dir, ['claim', '1', '--ttl', '400d'], '--ttl "400d" is too long: at most 365d');
     await refused(dir, ['claim', '1', '--ttl', '99999999999999d'], /--ttl .* too long|invalid --ttl/);

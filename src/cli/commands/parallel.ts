@@ -38,7 +38,11 @@ export const parallelCommand: CommandModule<object, ParallelArgs> = {
         type: 'string',
         describe: 'NAME:N: also hold one of N slot leases per run, a limit shared with other processes',
       })
-      .option('ttl', { type: 'string', describe: "each lease's time to live (heartbeats every ttl/3)" })
+      .option('ttl', {
+        type: 'string',
+        nargs: 1,
+        describe: "each lease's time to live (heartbeats every ttl/3)",
+      })
       .option('base', { type: 'string', describe: 'commit to start new branches from' })
       .option('release', { type: 'boolean', describe: 'on exit 0 release instead of done' })
       .option('keep', { type: 'boolean', describe: 'on a non-zero exit keep the lease open' })

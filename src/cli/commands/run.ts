@@ -39,6 +39,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .option('ttl', {
         type: 'string',
+        nargs: 1, // -5m is the option's value (refused as negative), not flags
         describe: 'lease time to live; heartbeats every ttl/3 (default: leases.ttl)',
       })
       .option('note', { type: 'string', describe: 'free text stored in the lease' })
