@@ -610,6 +610,11 @@ export function uninstallHooks(repo: Pick<Repo, 'worktreeTop' | 'commonDir' | 'c
   }
   const coordDir = dirname(layout.scriptsDir);
   try {
+    rmdirSync(join(coordDir, 'write-locks')); // only when empty: no write holds a lease's lock
+  } catch {
+    // absent, or a write is running
+  }
+  try {
     if (readdirSync(coordDir).length === 0) rmdirSync(coordDir);
   } catch {
     // absent, or still in use by records' companions (provision lock, gate run output)

@@ -38,8 +38,11 @@ describe('hooks uninstall undoes init', () => {
   it('with records left, the gc setting stays and uninstall says why', async () => {
     const dir = await initRepo();
     await claim(dir, 'k', 'agent-a', ['--no-worktree']);
+    expect((await cli(dir, ['renew', 'k'], { COORD_HOLDER: 'agent-a' })).code).toBe(0);
+    expect(existsSync(join(dir, '.git', 'coord', 'write-locks'))).toBe(true); // the renew's lock directory
     const un = await cli(dir, ['hooks', 'uninstall']);
     expect(un.code, un.stderr).toBe(0);
+    expect(existsSync(join(dir, '.git', 'coord', 'write-locks'))).toBe(false);
     expect(un.stdout).toContain('kept gc.refs/coord/*.reflogExpireUnreachable: records remain');
     expect(sh(dir, 'config', 'gc.refs/coord/*.reflogExpireUnreachable')).toBe('never');
   });
