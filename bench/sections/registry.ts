@@ -57,8 +57,7 @@ async function runWriters(
       try {
         return JSON.parse(await next(i)) as WriterResult;
       } catch (err) {
-        if (children[i]!.signalCode === 'SIGKILL' || (await exitSignal(children[i]!)) === 'SIGKILL')
-          return null;
+        if ((await exitSignal(children[i]!)) === 'SIGKILL') return null;
         throw err;
       }
     }),

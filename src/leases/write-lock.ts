@@ -73,8 +73,8 @@ const JUDGE_EVERY_MS = 25;
 /**
  * Takes the lock, waiting up to `waitMs`; `null` when it stayed held by a live writer that long (or
  * cannot be created at all). The lock is created with O_EXCL and its owner line written at once;
- * waiters poll with one open(2) per round and judge the holder only every {@link JUDGE_EVERY_MS}, so
- * seven waiters cost the holder little CPU.
+ * waiters poll with one lookup per round (an O_CREAT open only once the file is gone) and judge the
+ * holder only every {@link JUDGE_EVERY_MS}, so seven waiters cost the holder little.
  */
 function acquire(
   path: string,
@@ -86,17 +86,18 @@ function acquire(
   let judged = started;
   for (let n = 1; ; n++) {
     let fd: number | null = null;
-    try {
-      // While it is held, poll with a plain lookup: an O_CREAT open takes the directory's lock.
-      if (n > 1 && existsSync(path)) throw Object.assign(new Error('held'), { code: 'EEXIST' });
-      fd = openSync(path, 'wx', 0o644);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && n <= 3) {
-        mkdirSync(dirname(path), { recursive: true });
-        continue;
+    // While it is held, poll with a plain lookup: an O_CREAT open takes the directory's lock.
+    if (n === 1 || !existsSync(path)) {
+      try {
+        fd = openSync(path, 'wx', 0o644);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && n <= 3) {
+          mkdirSync(dirname(path), { recursive: true });
+          continue;
+        }
+        if (code !== 'EEXIST') return null; // cannot be created here: go ahead without it
       }
-      if (code !== 'EEXIST') return null; // cannot be created here: go ahead without it
     }
     if (fd !== null) {
       try {
