@@ -21,7 +21,12 @@ import { build } from 'esbuild';
  * git-coord's own package.json (yargs reads it only to guess a --version, which is switched off);
  * (3) yargs' ESM build uses cliui's ESM entry, whose stand-in `wrap` cuts help text every N characters,
  * mid-word ("worktre / e"): it gets cliui's CommonJS build instead, which wraps at word boundaries with
- * wrap-ansi and measures with string-width (what `require('cliui')` resolves to, as under yargs' CommonJS build).
+ * wrap-ansi and measures with string-width (what `require('cliui')` resolves to, as under yargs' CommonJS build);
+ * (4) the same shim reads `process.stdout.columns` when it loads, which makes node build the stdout
+ * stream (for a pipe or a terminal that loads `net` and `stream`, ~5 ms, issue 12): it is read when
+ * yargs asks for it instead (only to wrap help without `.wrap()`, which git-coord always sets);
+ * (5) `yargs()` guesses a default --version by reading the package.json found from (2) (two directory
+ * listings and a file read) before git-coord switches --version off: the guess is skipped.
  */
 const yargsStartup = {
   name: 'yargs-startup',
@@ -32,12 +37,47 @@ const yargsStartup = {
     b.onResolve({ filter: /^cliui$/ }, (args) =>
       fromYargs(args) ? { path: createRequire(args.importer).resolve('cliui') } : undefined,
     );
-    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
-      const from = "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));";
-      const source = readFileSync(args.path, 'utf8');
-      if (!source.includes(from)) throw new Error(`yargs-startup: ${args.path} changed; review this plugin`);
-      return { contents: source.replace(from, 'const mainFilename = __dirname;'), loader: 'js' };
-    });
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) =>
+      patched(args.path, [
+        [
+          "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));",
+          'const mainFilename = __dirname;',
+        ],
+        [
+          "stdColumns: typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null",
+          "get stdColumns() { return typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null; }",
+        ],
+      ]),
+    );
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, (args) =>
+      patched(args.path, [['ver = this[kGuessVersion]();', "ver = 'unknown';"]]),
+    );
+  },
+};
+
+/** `path`'s source with each `[from, to]` replaced; throws when a `from` is not there (the package changed). */
+function patched(path, replacements) {
+  let source = readFileSync(path, 'utf8');
+  for (const [from, to] of replacements) {
+    if (!source.includes(from)) throw new Error(`build: ${path} changed (no \`${from}\`); review its plugin`);
+    source = source.replace(from, to);
+  }
+  return { contents: source, loader: 'js' };
+}
+
+/**
+ * picocolors works out a default colour setting when it is imported, reading `process.stdout.isTTY`:
+ * that makes node build the stdout stream, which for a pipe or a terminal loads `net` and `stream`
+ * (~5 ms of a command's start-up, issue 12). git-coord never uses that default (src/cli/output.ts
+ * makes its own colours with `createColors` from src/cli/stdio.ts's `isTerminal`), so the stdout
+ * test is taken out of it.
+ */
+const picocolorsStartup = {
+  name: 'picocolors-startup',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]picocolors[\\/]picocolors\.js$/ }, (args) =>
+      patched(args.path, [['((p.stdout || {}).isTTY && env.TERM !== "dumb")', 'false']]),
+    );
   },
 };
 
@@ -56,10 +96,16 @@ const cli = await build({
   target: 'node20',
   minify: true,
   define: { 'import.meta.url': '__coordMetaUrl' },
-  plugins: [yargsStartup],
+  plugins: [yargsStartup, picocolorsStartup],
   logLevel: 'warning',
 });
-const code = cli.outputFiles[0].contents;
+// Wrapped here as node wraps a CommonJS module (plus `import.meta.url`): the loader compiles the file's
+// text as it is read, without building a second copy of it.
+const code = Buffer.concat([
+  Buffer.from('(function (exports, require, module, __filename, __dirname, __coordMetaUrl) {'),
+  cli.outputFiles[0].contents,
+  Buffer.from('\n})'),
+]);
 const name = `git-coord-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.cjs`;
 writeFileSync(join('dist', name), code);
 

@@ -5,6 +5,7 @@ import { type LeaseContext, openContext } from '../leases/context.js';
 import { formatAge } from '../leases/liveness.js';
 import { mirrorStatus } from '../remote/store.js';
 import { colors, displaySafe, printJson } from './output.js';
+import { writeErr, writeOut } from './stdio.js';
 
 /**
  * Runtime pieces shared by the command implementations in `run/`: the context, durations, tokens,
@@ -72,7 +73,7 @@ export function tokenArg(value: number | undefined): number | undefined {
 
 /** Prints a warning on stderr, made safe for the terminal (displaySafe, newlines kept). */
 export function warn(message: string): void {
-  process.stderr.write(`${colors.yellow('git-coord: warning:')} ${displaySafe(message, { lines: true })}\n`);
+  writeErr(`${colors.yellow('git-coord: warning:')} ${displaySafe(message, { lines: true })}\n`);
 }
 
 /** Prints `value` as JSON with `--json`, else the human text (if any). */
@@ -80,7 +81,7 @@ export function emit(json: boolean | undefined, value: unknown, human: () => str
   if (json) printJson(value);
   else {
     const text = human();
-    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (text) writeOut(text.endsWith('\n') ? text : `${text}\n`);
   }
 }
 
@@ -98,7 +99,7 @@ export function withMirror<T extends object>(ctx: LeaseContext, value: T, json: 
   if (!json && (m.ageSeconds === null || m.ageSeconds > STALE_MIRROR_SECONDS)) {
     const age =
       m.ageSeconds === null ? 'never fetched' : `last fetched ${formatAge(m.ageSeconds * 1000)} ago`;
-    process.stderr.write(
+    writeErr(
       `git-coord: note: records as this clone last saw them on ${m.remote} (${age}); \`git coord sync\` refreshes them\n`,
     );
   }

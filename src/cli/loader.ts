@@ -2,7 +2,6 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
 /**
@@ -29,12 +28,6 @@ import { Script } from 'node:vm';
 /** File name of the bundle next to this file; replaced by the build (esbuild `define`). */
 declare const __COORD_BUNDLE__: string;
 
-// A command keeps little alive (a listing decodes, judges and prints one record at a time), but V8
-// grows its young generation up to 16 MiB semi-spaces anyway: 10,000 leases peaked at ~77 MiB RSS
-// with only ~12 MiB of heap. Not growing it keeps that listing at ~64 MiB for the same time (issue 12).
-// (--max-semi-space-size has no effect once the heap exists; the growth factor is read at each GC.)
-setFlagsFromString('--semi-space-growth-factor=1');
-
 const file = join(__dirname, __COORD_BUNDLE__);
 const cacheFile = file.replace(/\.cjs$/, '.cache');
 let cachedData: Buffer | undefined;
@@ -43,11 +36,9 @@ try {
 } catch {
   // no cache (or unreadable): compile from source
 }
-// The same wrapper as node's own CommonJS loader, plus the bundle's `import.meta.url`.
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname, __coordMetaUrl) {${readFileSync(file, 'utf8')}\n})`,
-  { filename: file, cachedData },
-);
+// The bundle is already wrapped as node's own CommonJS loader wraps a module (plus the bundle's
+// `import.meta.url`) by the build, so its text is compiled as read, without a copy.
+const script = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
 if (process.env.COORD_CODE_CACHE_UPDATE === '1') {
   process.once('exit', () => {
     const tmp = `${cacheFile}.${process.pid}.tmp`;

@@ -1,5 +1,6 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.js';
+import { isTerminal, writeOut } from './stdio.js';
 
 /**
  * The `git-coord` entry point (also `git coord …`). Parses arguments with yargs, runs one command,
@@ -16,14 +17,14 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
   if (args.length === 1 && args[0] === '--version') {
-    process.stdout.write(`git-coord version ${pkg.version}\n`);
+    writeOut(`git-coord version ${pkg.version}\n`);
     return 0;
   }
   ignoreClosedPipes();
   let exitCode = 0;
   try {
     // Loaded here, not at the top: `git-coord hook …` (below) must not pay for them (nor for
-    // output.js, whose picocolors loads `tty`).
+    // output.js and picocolors).
     const [{ default: yargs }, { commands }] = await Promise.all([
       import('yargs'),
       import('./commands/index.js'),
@@ -44,14 +45,14 @@ export async function main(argv: string[]): Promise<number> {
       .alias('h', 'help')
       .version(false)
       // Word-wrapped to the terminal's width; off a terminal (pipes, files, docs) at a fixed 100.
-      .wrap(process.stdout.isTTY ? Math.min(110, process.stdout.columns || 80) : 100)
+      .wrap(isTerminal(1) ? Math.min(110, process.stdout.columns || 80) : 100)
       .fail((msg, err, usage) => {
         throw err ?? usageFailure(msg, (usage as unknown as YargsUsage).help());
       });
     for (const cmd of invoked(commands, args)) parser = parser.command(cmd);
     skipHelpCache(parser);
     if (args.length === 0) {
-      process.stdout.write(`${(await parser.getHelp()).trimEnd()}\n`);
+      writeOut(`${(await parser.getHelp()).trimEnd()}\n`);
       return 1;
     }
     await parser.parseAsync();
@@ -68,14 +69,36 @@ export async function main(argv: string[]): Promise<number> {
  * EPIPE, which node raises as an uncaught 'error' event with a stack trace. git is killed quietly by
  * SIGPIPE instead. Here the rest of the output is dropped and the command finishes its work (a write
  * half done is never cut short by a closed pipe), exiting with its own status, without a message.
- * Other stream errors are left to node.
+ * Other stream errors are left to node. Most output goes through src/cli/stdio.ts, which does the
+ * same for its writes; this covers what still writes to `process.stdout` / `process.stderr` (yargs'
+ * help, `run` and `parallel`). The streams are not made here: node makes each on first use (loading
+ * `net` for a pipe or terminal, ~5 ms), so the handler is attached when that happens.
  */
 function ignoreClosedPipes(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const made = Object.getOwnPropertyDescriptor(process, name);
+    const getter = made?.get;
+    if (!getter || !made.configurable) {
+      guard(process[name]);
+      continue;
+    }
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: made.enumerable,
+      get() {
+        const stream = getter.call(process) as NodeJS.WriteStream;
+        Object.defineProperty(process, name, { ...made, get: () => stream });
+        guard(stream);
+        return stream;
+      },
     });
   }
+}
+
+function guard(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
 }
 
 /** The part of yargs' usage instance (the third argument of a `.fail` callback) used here. */

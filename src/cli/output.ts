@@ -1,14 +1,15 @@
 import pc from 'picocolors';
 import { displaySafe, UNSAFE_CHARS } from '../display.js';
 import { CoordError, ExitCode, UsageError } from '../errors.js';
+import { isTerminal, writeErr, writeOut } from './stdio.js';
 
 export { displaySafe } from '../display.js';
 
 /**
- * Human output uses colour only on a TTY and never with `NO_COLOR` set (DESIGN §4); picocolors
- * already follows `NO_COLOR`, `FORCE_COLOR` and `isTTY`.
+ * Human output uses colour only when stdout is a terminal and never with `NO_COLOR` set (DESIGN §4).
+ * (picocolors' own default, which reads `process.stdout`, is taken out by the build: scripts/build.mjs.)
  */
-export const colors = pc.createColors(Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env));
+export const colors = pc.createColors(!('NO_COLOR' in process.env) && isTerminal(1));
 
 /** The unsafe characters JSON.stringify leaves raw (it escapes only U+0000–U+001F). */
 const JSON_RAW = new RegExp(`[${UNSAFE_CHARS.replace('\\x00-\\x1f', '')}]`, 'g');
@@ -19,7 +20,7 @@ const JSON_RAW = new RegExp(`[${UNSAFE_CHARS.replace('\\x00-\\x1f', '')}]`, 'g')
  * is safe on a terminal too.
  */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${jsonText(value)}\n`);
+  writeOut(`${jsonText(value)}\n`);
 }
 
 /** `value` as {@link printJson} writes it, without the trailing newline. */
@@ -38,7 +39,7 @@ export function jsonListPrinter(key: string): { item(value: unknown): void; end(
   let pending = `{\n  ${JSON.stringify(key)}: [`;
   let count = 0;
   const flush = () => {
-    process.stdout.write(pending);
+    writeOut(pending);
     pending = '';
   };
   // Each item is stringified inside the same wrapper, so JSON.stringify indents it as in the whole
@@ -73,9 +74,9 @@ export function reportError(err: unknown, json: boolean): number {
   const message = coord?.message ?? `internal error: ${(err as Error)?.message ?? String(err)}`;
   if (json) printJson({ error: { code, message } });
   else {
-    process.stderr.write(`${colors.red('git-coord:')} ${displaySafe(message, { lines: true })}\n`);
-    if (err instanceof UsageError && err.usage) process.stderr.write(`\n${err.usage.trimEnd()}\n`);
+    writeErr(`${colors.red('git-coord:')} ${displaySafe(message, { lines: true })}\n`);
+    if (err instanceof UsageError && err.usage) writeErr(`\n${err.usage.trimEnd()}\n`);
   }
-  if (process.env.COORD_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (process.env.COORD_DEBUG === '1' && err instanceof Error) writeErr(`${err.stack}\n`);
   return coord?.exitCode ?? ExitCode.error;
 }

@@ -8,7 +8,7 @@ import {
 } from '../refs/objects.js';
 import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
-import { manyRefs, streamRefs } from '../refs/stream.js';
+import { keepYoungGenerationSmall, manyRefs, streamRefs } from '../refs/stream.js';
 import { decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
 
@@ -175,6 +175,7 @@ export async function* iterateRecords<T>(
 ): AsyncGenerator<StoredRecord<T> | CorruptEntry> {
   let after: string | null = null;
   if (manyRefs(repo, prefix)) {
+    keepYoungGenerationSmall();
     const streamed = streamRefs(repo, prefix);
     for await (const e of streamed.entries) {
       after = e.ref;

@@ -2,6 +2,7 @@ import { type DoctorReport, runDoctor } from '../../doctor/index.js';
 import { currentHost, discoverRepo } from '../../refs/repo.js';
 import type { DoctorArgs } from '../commands/doctor.js';
 import { colors, displaySafe, printJson } from '../output.js';
+import { writeOut } from '../stdio.js';
 
 /**
  * Runs the checks from `cwd` (any subdirectory or worktree). The actor named in quarantine audit
@@ -45,6 +46,6 @@ export function formatDoctor(report: DoctorReport, fix: boolean): string {
 export async function handle(argv: DoctorArgs): Promise<void> {
   const report = await run(argv);
   if (argv.json) printJson(report);
-  else process.stdout.write(`${formatDoctor(report, Boolean(argv.fix))}\n`);
+  else writeOut(`${formatDoctor(report, Boolean(argv.fix))}\n`);
   process.exitCode = report.problems.some((p) => !p.fixed) ? 1 : 0;
 }

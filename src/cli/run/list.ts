@@ -5,6 +5,7 @@ import type { ListArgs } from '../commands/list.js';
 import { context, warn, withMirror } from '../common.js';
 import { type LeaseView, leaseTable } from '../format.js';
 import { jsonListPrinter } from '../output.js';
+import { writeOut } from '../stdio.js';
 
 /** A lease ref `list` could not read (`list --json` `problems`, src/cli/schemas.ts ListProblem). */
 export interface ListProblem {
@@ -62,5 +63,5 @@ export async function handle(argv: ListArgs): Promise<void> {
   }
   const tail = withMirror(c, { problems }, argv.json); // team mode: the mirror's age
   if (json) json.end(tail);
-  else process.stdout.write(`${leaseTable(rows, Date.now())}\n`);
+  else writeOut(`${leaseTable(rows, Date.now())}\n`);
 }
