@@ -22,6 +22,7 @@ import {
 import {
   AuditType,
   BranchIndexType,
+  d,
   type Lease,
   LeaseType,
   type RecordType,
@@ -46,8 +47,6 @@ import { provisionLockProblem } from './provision.js';
 import { worktreeProblems } from './worktrees.js';
 
 export { STALE_LOCK_MS } from './locks.js';
-
-const d = z.describe;
 
 /** Kinds of problem `git coord doctor` reports. */
 export const PROBLEM_KINDS = [
@@ -74,21 +73,29 @@ export const DoctorOutput = z
   .strictObject({
     problems: z.array(
       z.strictObject({
-        kind: z.enum(PROBLEM_KINDS).check(d('What is wrong')),
+        kind: z.enum(PROBLEM_KINDS).register(z.globalRegistry, d('What is wrong')),
         ref: z.optional(
-          z.string().check(d('The ref concerned (record, index and dead-holder kinds: the lease ref)')),
+          z
+            .string()
+            .register(
+              z.globalRegistry,
+              d('The ref concerned (record, index and dead-holder kinds: the lease ref)'),
+            ),
         ),
         path: z.optional(
           z
             .string()
-            .check(
+            .register(
+              z.globalRegistry,
               d(
                 'Absolute path of the lock file (lock kinds), the config file (gc-config) or the worktree (worktree kinds)',
               ),
             ),
         ),
-        message: z.string().check(d('What was found, and what was done or is to be done')),
-        fixed: z.boolean().check(d('True when --fix repaired it')),
+        message: z
+          .string()
+          .register(z.globalRegistry, d('What was found, and what was done or is to be done')),
+        fixed: z.boolean().register(z.globalRegistry, d('True when --fix repaired it')),
       }),
     ),
     notes: z.optional(
@@ -97,15 +104,26 @@ export const DoctorOutput = z
           z.strictObject({
             kind: z
               .enum(['kept-worktree'])
-              .check(d('kept-worktree: the worktree of a closed lease, kept (git coord cleanup removes it)')),
-            path: z.string().check(d('Absolute path of the worktree')),
-            message: z.string().check(d('Whose it is, whether it is clean, and the next action')),
+              .register(
+                z.globalRegistry,
+                d('kept-worktree: the worktree of a closed lease, kept (git coord cleanup removes it)'),
+              ),
+            path: z.string().register(z.globalRegistry, d('Absolute path of the worktree')),
+            message: z
+              .string()
+              .register(z.globalRegistry, d('Whose it is, whether it is clean, and the next action')),
           }),
         )
-        .check(d('Things worth knowing that are not problems (absent when there are none)')),
+        .register(
+          z.globalRegistry,
+          d('Things worth knowing that are not problems (absent when there are none)'),
+        ),
     ),
   })
-  .check(d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'));
+  .register(
+    z.globalRegistry,
+    d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'),
+  );
 export type DoctorReport = z.infer<typeof DoctorOutput>;
 export type DoctorProblem = DoctorReport['problems'][number];
 

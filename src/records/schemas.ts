@@ -13,18 +13,26 @@ const NO_CONTROL = new RegExp(`^[^${UNSAFE_CHARS}]*$`);
 /** The same, but tab and newline allowed (free text). */
 const FREE_TEXT = new RegExp(`^[^${UNSAFE_CHARS.replace('\\x00-\\x1f', '\\x00-\\x08\\x0b-\\x1f')}]*$`);
 
-/** A single-line string without control characters (hostile values from a remote are refused). */
-const d = z.describe;
-/** A single-line string of `min`..`max` characters without control characters. */
-const safeText = (max: number, min = 0, desc?: string) =>
-  z
+/**
+ * A field's description, as `.register(z.globalRegistry, d(text))`: what `z.describe(text)` records
+ * for the JSON Schemas in docs/schema/, without cloning the schema as a `.check(z.describe(text))`
+ * does and without a no-op check run on every parse (issue 12: building these schemas is part of
+ * every command's start-up, and parsing them part of every listed record). The registry holds one
+ * entry per schema object, so this is for an object described once; one described differently in
+ * several places is cloned with `z.describe` (src/cli/schemas.ts).
+ */
+export const d = (description: string) => ({ description });
+/** A single-line string of `min`..`max` characters without control characters (hostile values from a remote are refused). */
+const safeText = (max: number, min = 0, desc?: string) => {
+  const text = z
     .string()
     .check(
       z.minLength(min),
       z.maxLength(max),
       z.regex(NO_CONTROL, 'must not contain control or bidi characters'),
-      ...(desc ? [d(desc)] : []),
     );
+  return desc ? text.register(z.globalRegistry, d(desc)) : text;
+};
 const freeText = (desc: string) =>
   z.nullable(
     z
@@ -32,14 +40,18 @@ const freeText = (desc: string) =>
       .check(
         z.maxLength(FREE_TEXT_MAX),
         z.regex(FREE_TEXT, 'must not contain control or bidi characters other than tab and newline'),
-        d(desc),
-      ),
+      )
+      .register(z.globalRegistry, d(desc)),
   );
 const oid = (desc: string) =>
-  z.string().check(z.regex(/^[0-9a-f]{40}$/, 'must be a 40-hex object id'), d(desc));
-const timestamp = (desc: string) => z.iso.datetime({ precision: 3 }).check(d(`${desc} (ISO 8601 UTC, ms)`));
-const count = (desc: string) => z.int().check(z.nonnegative(), d(desc));
-const positive = (desc: string) => z.int().check(z.positive(), d(desc));
+  z
+    .string()
+    .check(z.regex(/^[0-9a-f]{40}$/, 'must be a 40-hex object id'))
+    .register(z.globalRegistry, d(desc));
+const timestamp = (desc: string) =>
+  z.iso.datetime({ precision: 3 }).register(z.globalRegistry, d(`${desc} (ISO 8601 UTC, ms)`));
+const count = (desc: string) => z.int().check(z.nonnegative()).register(z.globalRegistry, d(desc));
+const positive = (desc: string) => z.int().check(z.positive()).register(z.globalRegistry, d(desc));
 const leaseKey = (desc: string) =>
   z
     .string()
@@ -48,26 +60,29 @@ const leaseKey = (desc: string) =>
         KEY_PATTERN,
         'must be a valid lease key ([A-Za-z0-9][A-Za-z0-9._-]{0,99}, no "..", not ending in "." or ".lock")',
       ),
-      d(desc),
-    );
+    )
+    .register(z.globalRegistry, d(desc));
 const branchName = (desc: string) =>
-  z.string().check(
-    z.maxLength(255),
-    z.regex(BRANCH_PATTERN, 'must be a valid branch name'),
-    z.refine(
-      (b) => !b.startsWith('-') && refnameProblem(`refs/heads/${b}`) === null,
-      'must be a valid branch name',
-    ),
-    d(desc),
-  );
+  z
+    .string()
+    .check(
+      z.maxLength(255),
+      z.regex(BRANCH_PATTERN, 'must be a valid branch name'),
+      z.refine(
+        (b) => !b.startsWith('-') && refnameProblem(`refs/heads/${b}`) === null,
+        'must be a valid branch name',
+      ),
+    )
+    .register(z.globalRegistry, d(desc));
 const absolutePath = (desc: string) =>
-  safeText(4096).check(
-    z.refine(
-      (p) => p.startsWith('/') && !p.split('/').includes('..'),
-      'must be an absolute path without ".."',
-    ),
-    d(desc),
-  );
+  safeText(4096)
+    .check(
+      z.refine(
+        (p) => p.startsWith('/') && !p.split('/').includes('..'),
+        'must be an absolute path without ".."',
+      ),
+    )
+    .register(z.globalRegistry, d(desc));
 const holderId = (desc: string) => safeText(200, 1, desc);
 const hostName = (desc: string) => safeText(255, 1, desc);
 
@@ -81,7 +96,7 @@ export const Holder = z
     ),
     user: z.nullable(safeText(200, 0, 'OS user name of the caller, or null')),
   })
-  .check(d('Who holds a lease'));
+  .register(z.globalRegistry, d('Who holds a lease'));
 export type Holder = z.infer<typeof Holder>;
 
 export const WorktreeRef = z
@@ -90,13 +105,15 @@ export const WorktreeRef = z
     path: absolutePath('Absolute real path of the worktree on its host'),
     host: hostName('Host the worktree lives on'),
   })
-  .check(d('A worktree as referenced from a lease'));
+  .register(z.globalRegistry, d('A worktree as referenced from a lease'));
 export type WorktreeRef = z.infer<typeof WorktreeRef>;
 
 export const GateResult = z
   .strictObject({
-    result: z.enum(['passed', 'failed', 'overridden']).check(d('Outcome of the last gate evaluation')),
-    missing: z.array(safeText(4096)).check(d('Rules or paths that failed')),
+    result: z
+      .enum(['passed', 'failed', 'overridden'])
+      .register(z.globalRegistry, d('Outcome of the last gate evaluation')),
+    missing: z.array(safeText(4096)).register(z.globalRegistry, d('Rules or paths that failed')),
     reason: freeText('Reason given with --force, or null'),
     by: holderId('Holder id that ran the gate'),
     at: timestamp('When the gate ran'),
@@ -109,7 +126,8 @@ export const GateResult = z
               command: safeText(4096, 1, 'The command as configured (run with sh -c)'),
               status: z
                 .enum(['pass', 'fail', 'timeout'])
-                .check(
+                .register(
+                  z.globalRegistry,
                   d('pass: exit 0; fail: non-zero exit or killed; timeout: stopped at the gate timeout'),
                 ),
               exitCode: z.nullable(count('Exit code, or null when it ended by a signal')),
@@ -121,19 +139,26 @@ export const GateResult = z
                 'File with its combined stdout and stderr, relative to the git common dir',
               ),
             })
-            .check(d('One `run` command of the gate, executed in a pristine detached worktree')),
+            .register(
+              z.globalRegistry,
+              d('One `run` command of the gate, executed in a pristine detached worktree'),
+            ),
         )
-        .check(d('The `run` rules executed (absent when the gate has none or they were not run)')),
+        .register(
+          z.globalRegistry,
+          d('The `run` rules executed (absent when the gate has none or they were not run)'),
+        ),
     ),
   })
-  .check(d('Last gate result recorded in a lease'));
+  .register(z.globalRegistry, d('Last gate result recorded in a lease'));
 
 export const MergeRecord = z
   .strictObject({
     into: branchName('Branch the lease branch was merged into (refs/heads/<into>)'),
     method: z
       .enum(['fast-forward', 'merge', 'squash', 'already-merged'])
-      .check(
+      .register(
+        z.globalRegistry,
         d(
           'fast-forward: <into> moved to head; merge: a merge commit; squash: one commit with the changes; ' +
             'already-merged: head was already contained in <into>, nothing moved',
@@ -146,7 +171,7 @@ export const MergeRecord = z
     at: timestamp('When the merge was recorded'),
     reason: freeText('Reason given with --force (merging a lease that is not done), or null'),
   })
-  .check(d('The last `git coord merge` of the lease branch'));
+  .register(z.globalRegistry, d('The last `git coord merge` of the lease branch'));
 export type MergeRecord = z.infer<typeof MergeRecord>;
 export type GateResult = z.infer<typeof GateResult>;
 
@@ -164,36 +189,35 @@ export const Attempt = z
     exit: z.nullable(
       z
         .int()
-        .check(
-          z.minimum(0),
-          z.maximum(255),
-          d('Exit code of the command, or null (running, or killed by a signal)'),
-        ),
+        .check(z.minimum(0), z.maximum(255))
+        .register(z.globalRegistry, d('Exit code of the command, or null (running, or killed by a signal)')),
     ),
     signal: z.nullable(
       safeText(32, 1, 'Signal that ended the command (e.g. SIGTERM), or null when it exited by itself'),
     ),
     result: z
       .enum(['running', 'done', 'released', 'failed', 'kept', 'gate-failed', 'lost', 'aborted', 'crashed'])
-      .check(
+      .register(
+        z.globalRegistry,
         d(
           'running; done / released (exit 0, lease closed); failed (non-zero exit, lease closed failed); kept (non-zero exit, lease kept open with --keep); gate-failed (exit 0 but the done gate refused, lease open); lost (the lease was taken over or closed meanwhile); aborted (the runner was interrupted); crashed (killed by a signal, or the runner died)',
         ),
       ),
     reason: freeText('What happened, in words, or null'),
   })
-  .check(d('One run of a command under the lease (`git coord run`)'));
+  .register(z.globalRegistry, d('One run of a command under the lease (`git coord run`)'));
 export type Attempt = z.infer<typeof Attempt>;
 
 export const Lease = z
   .strictObject({
-    schema: z.literal('coord.lease/v1').check(d('Record type and version')),
+    schema: z.literal('coord.lease/v1').register(z.globalRegistry, d('Record type and version')),
     key: leaseKey('The lease key (one refname component)'),
-    state: z.enum(['open', 'closed', 'crashed']).check(d('Lifecycle state')),
+    state: z.enum(['open', 'closed', 'crashed']).register(z.globalRegistry, d('Lifecycle state')),
     outcome: z.nullable(
       z
         .enum(['done', 'released', 'failed', 'aborted', 'cleared'])
-        .check(
+        .register(
+          z.globalRegistry,
           d(
             'How a closed lease ended (cleared: a tombstone left by `clear`, token kept); null unless closed',
           ),
@@ -215,13 +239,16 @@ export const Lease = z
     gate: z.nullable(GateResult),
     note: freeText('Free text the holder may set, or null'),
     merge: z.optional(
-      z.nullable(MergeRecord).check(d('Last merge of the branch (git coord merge), or null')),
+      z
+        .nullable(MergeRecord)
+        .register(z.globalRegistry, d('Last merge of the branch (git coord merge), or null')),
     ),
     attempts: z.optional(
       z
         .array(Attempt)
-        .check(
-          z.maxLength(ATTEMPTS_KEPT),
+        .check(z.maxLength(ATTEMPTS_KEPT))
+        .register(
+          z.globalRegistry,
           d(
             `Runs of \`git coord run\` on this key, oldest first; the last ${ATTEMPTS_KEPT} are kept; absent before the first run`,
           ),
@@ -230,8 +257,9 @@ export const Lease = z
     nonce: z.optional(
       z
         .string()
-        .check(
-          z.regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'),
+        .check(z.regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'))
+        .register(
+          z.globalRegistry,
           d(
             'Team mode: 16 random hex digits, new on every write, so no two writes produce the same object id ' +
               '(a push of an oid the remote already has is "up to date" without checking the lease; DESIGN §7). ' +
@@ -240,23 +268,23 @@ export const Lease = z
         ),
     ),
   })
-  .check(d('A lease on one unit of work, at refs/coord/leases/<key>'));
+  .register(z.globalRegistry, d('A lease on one unit of work, at refs/coord/leases/<key>'));
 export type Lease = z.infer<typeof Lease>;
 
 export const BranchIndex = z
   .strictObject({
-    schema: z.literal('coord.branch/v1').check(d('Record type and version')),
+    schema: z.literal('coord.branch/v1').register(z.globalRegistry, d('Record type and version')),
     branch: branchName('The branch (refs/heads/<branch>) this entry is about'),
     key: leaseKey('Key of the lease that holds the branch'),
     holder: holderId('Holder id of that lease'),
     token: positive('Fencing token of that lease when the entry was written'),
   })
-  .check(d('Index entry: which lease holds a branch, at refs/coord/branches/<branch>'));
+  .register(z.globalRegistry, d('Index entry: which lease holds a branch, at refs/coord/branches/<branch>'));
 export type BranchIndex = z.infer<typeof BranchIndex>;
 
 export const WorktreeRecord = z
   .strictObject({
-    schema: z.literal('coord.worktree/v1').check(d('Record type and version')),
+    schema: z.literal('coord.worktree/v1').register(z.globalRegistry, d('Record type and version')),
     id: safeText(120, 1, 'Worktree id (DESIGN §1)'),
     path: absolutePath('Absolute real path of the worktree on its host'),
     host: hostName('Host the worktree lives on'),
@@ -265,15 +293,19 @@ export const WorktreeRecord = z
     holder: holderId('Holder id of that lease'),
     token: positive('Fencing token of that lease when the entry was written'),
   })
-  .check(d('Worktree ownership: which lease owns a worktree, at refs/coord/worktrees/<wtid>'));
+  .register(
+    z.globalRegistry,
+    d('Worktree ownership: which lease owns a worktree, at refs/coord/worktrees/<wtid>'),
+  );
 export type WorktreeRecord = z.infer<typeof WorktreeRecord>;
 
 export const AuditEvent = z
   .strictObject({
-    schema: z.literal('coord.audit/v1').check(d('Record type and version')),
+    schema: z.literal('coord.audit/v1').register(z.globalRegistry, d('Record type and version')),
     action: z
       .enum(['override', 'takeover', 'clear', 'crash', 'quarantine', 'merge', 'remove', 'join'])
-      .check(
+      .register(
+        z.globalRegistry,
         d(
           'What happened: gate override, takeover, forced clear, crash mark, quarantine, branch merge, removal of a ref whose object is missing or whose file holds no object id (doctor --fix; the oid or content is in reason), a clone joining team mode',
         ),
@@ -283,14 +315,16 @@ export const AuditEvent = z
     at: timestamp('When it happened'),
     by: z
       .strictObject({ id: holderId('Holder id of the actor'), host: hostName('Host of the actor') })
-      .check(d('Who did it')),
+      .register(z.globalRegistry, d('Who did it')),
     reason: freeText('Reason given, or null'),
     previousHolder: z.nullable(holderId('Holder id before the event, or null')),
     token: z.nullable(positive('Fencing token after the event, or null')),
     commit: z.nullable(oid('Commit concerned (e.g. the gated commit, the merge result), or null')),
-    missing: z.array(safeText(4096)).check(d('What a gate found missing (override events), else empty')),
+    missing: z
+      .array(safeText(4096))
+      .register(z.globalRegistry, d('What a gate found missing (override events), else empty')),
   })
-  .check(d('One audit event, at refs/coord/audit/<yyyy-mm-dd>/<time>-<rand>'));
+  .register(z.globalRegistry, d('One audit event, at refs/coord/audit/<yyyy-mm-dd>/<time>-<rand>'));
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
 /** A record type: its schema id and its definition. */
