@@ -37,8 +37,9 @@ try {
   // no cache (or unreadable): compile from source
 }
 // The bundle is already wrapped as node's own CommonJS loader wraps a module (plus the bundle's
-// `import.meta.url`) by the build, so its text is compiled as read, without a copy.
-const script = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
+// `import.meta.url`) by the build, so its text is compiled as read, without a copy; it is ASCII (the
+// build checks), so read as latin1: byte for byte, without UTF-8 decoding.
+const script = new Script(readFileSync(file, 'latin1'), { filename: file, cachedData });
 if (process.env.COORD_CODE_CACHE_UPDATE === '1') {
   process.once('exit', () => {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
