@@ -141,3 +141,48 @@ describe('a reader that closes the pipe early (issue 9 item 12)', () => {
     }
   });
 });
+
+describe('standard output without node stdio streams (issue 12: src/cli/stdio.ts)', () => {
+  /** Runs the CLI with `script`, so its stdout and stderr are a real terminal (a pty). */
+  function onTerminal(cwd: string, args: string[], env: Record<string, string | undefined> = {}) {
+    const command = ['node', cliPath(), ...args].map((a) => `'${a}'`).join(' ');
+    return run('script', ['-qec', command, '/dev/null'], {
+      cwd,
+      env: { ...GIT_ENV, NO_COLOR: undefined, COORD_HOLDER: 'me', ...env },
+    });
+  }
+
+  it('colours only a terminal: a pty gets escapes, a pipe, a file and NO_COLOR do not', async () => {
+    const dir = makeCoordRepo();
+    await expectExit(dir, ['claim', 'k', '--no-worktree'], 0);
+    const tty = await onTerminal(dir, ['show', 'k']);
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toContain('\x1b[');
+    expect(tty.stdout).toMatch(/state\s.*open/);
+    const plain = await onTerminal(dir, ['show', 'k'], { NO_COLOR: '1' });
+    expect(plain.stdout).not.toContain('\x1b[');
+    expect(plain.stdout).toMatch(/state\s+open/);
+    const piped = await cli(dir, ['show', 'k'], { NO_COLOR: undefined });
+    expect(piped.stdout).not.toContain('\x1b[');
+    const file = join(tempDir('coord-out-'), 'out.txt');
+    const res = await run('bash', ['-c', `node '${cliPath()}' show k > '${file}'`], {
+      cwd: dir,
+      env: { ...GIT_ENV, NO_COLOR: undefined, COORD_HOLDER: 'me' },
+    });
+    expect(res.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/^key\s+k\n/);
+    expect(readFileSync(file, 'utf8')).not.toContain('\x1b[');
+  });
+
+  it('an error on a terminal is one coloured line on stderr with exit 2, help is wrapped to the terminal (at most 110 columns)', async () => {
+    const dir = makeCoordRepo();
+    const bad = await onTerminal(dir, ['show', '../x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/\x1b\[31mgit-coord:\x1b\[39m .*key/);
+    const help = await onTerminal(dir, ['claim', '-h']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('git-coord claim <key>');
+    // On a terminal yargs wraps at its width, at most 110 columns (src/cli/main.ts).
+    for (const line of help.stdout.split(/\r?\n/)) expect(line.length).toBeLessThanOrEqual(110);
+  });
+});
