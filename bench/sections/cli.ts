@@ -24,7 +24,7 @@ const CLI = join(
   ]!,
 );
 const CLI_MJS = join(ROOT, 'dist', 'git-coord.mjs');
-const RUNS = 15;
+const RUNS = 21;
 if (!existsSync('/usr/bin/time')) throw new Error('bench cli needs GNU time at /usr/bin/time');
 
 /**
@@ -153,7 +153,8 @@ export default async function cli(): Promise<BenchSection> {
         'Leases are seeded as one blob each and a packed-refs file; each claim run takes a new key (a real ' +
           'acquisition: read, validate, write blob, 2-ref CAS transaction with reflog).',
         `Executable: \`node ${CLI.slice(ROOT.length + 1)}\` (package.json bin), with the V8 code cache the build ` +
-          'made; the ES module entry costs node its ES module loader on top.',
+          'made; the ES module entry costs node its ES module loader on top. stdout and stderr are pipes ' +
+          '(read by this process), as when an agent or a script runs the command.',
         '`--version` is answered before yargs and the command modules load: the gap between it and a read ' +
           'command is the parser, the validators and the command itself.',
       ],
