@@ -9,7 +9,7 @@ import {
 import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { manyRefs, streamRefs } from '../refs/stream.js';
-import { decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
+import { compiledRecordType, decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
 
 /** A record as stored: the ref, the blob it points at, and the decoded value. */
@@ -175,6 +175,7 @@ export async function* iterateRecords<T>(
 ): AsyncGenerator<StoredRecord<T> | CorruptEntry> {
   let after: string | null = null;
   if (manyRefs(repo, prefix)) {
+    type = compiledRecordType(type);
     const streamed = streamRefs(repo, prefix);
     for await (const e of streamed.entries) {
       after = e.ref;
