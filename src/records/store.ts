@@ -177,12 +177,14 @@ export async function* iterateRecords<T>(
   if (manyRefs(repo, prefix)) {
     type = compiledRecordType(type);
     const streamed = streamRefs(repo, prefix);
-    for await (const e of streamed.entries) {
-      after = e.ref;
-      if (e.symref) continue; // never a record, and not listed in-process either
-      yield e.objType === 'blob' && e.content.length <= MAX_RECORD_BYTES
-        ? entryOf(e.ref, e.oid, () => decodeBlob(e.ref, e.oid, e.objType, e.content, type))
-        : await loadEntry(repo, e.ref, e.oid, type);
+    for await (const batch of streamed.batches) {
+      for (const e of batch) {
+        after = e.ref;
+        if (e.symref) continue; // never a record, and not listed in-process either
+        yield e.objType === 'blob' && e.content.length <= MAX_RECORD_BYTES
+          ? entryOf(e.ref, e.oid, () => decodeBlob(e.ref, e.oid, e.objType, e.content, type))
+          : await loadEntry(repo, e.ref, e.oid, type);
+      }
     }
     if (await streamed.complete) return;
   }
