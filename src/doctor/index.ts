@@ -36,7 +36,7 @@ import {
   writeRecord,
 } from '../records/store.js';
 import { keyProblem } from '../refs/names.js';
-import { hasObject } from '../refs/objects.js';
+import { missingObjects } from '../refs/objects.js';
 import { BrokenRefError, listRefs, readLoose } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { deadHolders } from './holders.js';
@@ -209,7 +209,7 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     problems.push(problem);
   }
 
-  for (const { ref, oid } of await missingObjects(repo)) {
+  for (const { ref, oid } of refsWithMissingObject(repo)) {
     const problem: DoctorProblem = {
       kind: 'missing-object',
       ref,
@@ -384,10 +384,13 @@ async function corruptRecords(
 }
 
 /** Every ref under `refs/coord/` (quarantine included) whose object is missing from the object database. */
-async function missingObjects(repo: Repo): Promise<Array<{ ref: string; oid: string }>> {
-  const out: Array<{ ref: string; oid: string }> = [];
-  for (const e of listRefs(repo, 'refs/coord/')) if (!(await hasObject(repo, e.oid))) out.push(e);
-  return out;
+function refsWithMissingObject(repo: Repo): Array<{ ref: string; oid: string }> {
+  const refs = listRefs(repo, 'refs/coord/');
+  const absent = missingObjects(
+    repo,
+    refs.map((e) => e.oid),
+  );
+  return refs.filter((e) => absent.has(e.oid));
 }
 
 /** Loose ref files under `refs/coord/` (quarantine included) whose content is not an oid or symref. */
