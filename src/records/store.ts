@@ -165,8 +165,9 @@ export async function listRecords<T>(
  * {@link listRecords} one record at a time, in refname order, decoded when the caller asks for it, so
  * a caller that streams its output holds one record at a time (10,000 leases: `list --json` in a few
  * MiB of records). Listings of many refs are read by one `git for-each-ref` process (src/refs/stream.ts:
- * git lists and inflates while this process decodes); a ref git could not read, and everything after
- * it when git stopped, is read in-process exactly as a short listing is.
+ * git lists and inflates) and parsed with the schema compiled by zod ({@link compiledRecordType}, same
+ * verdicts); a ref git could not read, and everything after it when git stopped, is read in-process
+ * exactly as a short listing is.
  */
 export async function* iterateRecords<T>(
   repo: Repo,
@@ -175,8 +176,8 @@ export async function* iterateRecords<T>(
 ): AsyncGenerator<StoredRecord<T> | CorruptEntry> {
   let after: string | null = null;
   if (manyRefs(repo, prefix)) {
-    type = compiledRecordType(type);
     const streamed = streamRefs(repo, prefix);
+    type = compiledRecordType(type); // while git reads
     for await (const batch of streamed.batches) {
       for (const e of batch) {
         after = e.ref;
