@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { mainWorktreeTop } from '../config/config.js';
@@ -37,7 +37,7 @@ import {
 } from '../records/store.js';
 import { keyProblem } from '../refs/names.js';
 import { missingObjects } from '../refs/objects.js';
-import { BrokenRefError, listRefs, readLoose } from '../refs/read.js';
+import { listRefs, type RefEntry } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { deadHolders } from './holders.js';
 import { BRANCHES, indexFixUpdates, LEASES, planIndexes, WORKTREES } from './indexes.js';
@@ -185,7 +185,11 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   const provision = provisionLockProblem(repo, ctx.host, ctx.probe, opts.fix, now());
   if (provision) problems.push(provision);
 
-  for (const ref of brokenRefs(repo)) {
+  // One walk of the loose refs for both checks below (10,000 leases: 10,000 ref files read once, not
+  // twice); with --fix they are listed again once broken refs were removed.
+  const broken: string[] = [];
+  let coordRefs = listRefs(repo, 'refs/coord/', broken);
+  for (const ref of broken.sort()) {
     const file = join(repo.commonDir, ref);
     let content: string;
     try {
@@ -209,7 +213,8 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     problems.push(problem);
   }
 
-  for (const { ref, oid } of refsWithMissingObject(repo)) {
+  if (opts.fix && broken.length > 0) coordRefs = listRefs(repo, 'refs/coord/');
+  for (const { ref, oid } of refsWithMissingObject(repo, coordRefs)) {
     const problem: DoctorProblem = {
       kind: 'missing-object',
       ref,
@@ -383,41 +388,13 @@ async function corruptRecords(
   return out;
 }
 
-/** Every ref under `refs/coord/` (quarantine included) whose object is missing from the object database. */
-function refsWithMissingObject(repo: Repo): Array<{ ref: string; oid: string }> {
-  const refs = listRefs(repo, 'refs/coord/');
+/** The refs of `refs` (those under `refs/coord/`, quarantine included) whose object is missing from the object database. */
+function refsWithMissingObject(repo: Repo, refs: RefEntry[]): RefEntry[] {
   const absent = missingObjects(
     repo,
     refs.map((e) => e.oid),
   );
   return refs.filter((e) => absent.has(e.oid));
-}
-
-/** Loose ref files under `refs/coord/` (quarantine included) whose content is not an oid or symref. */
-function brokenRefs(repo: Repo): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(join(repo.commonDir, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const ref = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(ref);
-      else if (!e.name.endsWith('.lock')) {
-        try {
-          readLoose(repo.commonDir, ref);
-        } catch (err) {
-          if (err instanceof BrokenRefError) out.push(ref);
-          else throw err;
-        }
-      }
-    }
-  };
-  walk('refs/coord');
-  return out.sort();
 }
 
 /**
