@@ -27,7 +27,7 @@ export function stateLabel(lease: Lease, stale: StaleReason | null): string {
   return 'crashed';
 }
 
-function paintState(label: string, lease: Lease, stale: StaleReason | null): string {
+function paintState(label: string, lease: Pick<Lease, 'state'>, stale: StaleReason | null): string {
   if (lease.state === 'crashed') return colors.red(label);
   if (lease.state === 'closed') return colors.dim(label);
   return stale ? colors.yellow(label) : colors.green(label);
@@ -57,24 +57,52 @@ function ago(iso: string, now: number): string {
   return ms >= 0 ? `${formatAge(ms)} ago` : `in ${formatAge(-ms)}`;
 }
 
-/** The `list` table. */
-export function leaseTable(leases: LeaseView[], now: number): string {
-  if (leases.length === 0) return 'no leases';
+/**
+ * One lease as a row of the `list` table: its cells, and what the table still needs of the lease (the
+ * heartbeat, shown relative to the time the table is rendered; the state, which colours its cell). A
+ * listing keeps these instead of the leases: 10,000 leases, ~4 MiB less.
+ */
+export interface LeaseRow {
+  /** KEY, STATE, HOLDER, HOST, TOKEN, BRANCH, `''` (HEARTBEAT, filled in by {@link leaseTable}), WORKTREE. */
+  cells: string[];
+  /** `renewedAt` of an open lease (HEARTBEAT), else null (`-`). */
+  renewedAt: string | null;
+  state: Lease['state'];
+  stale: StaleReason | null;
+}
+
+/** `l` as a row of the `list` table. */
+export function leaseRow(l: LeaseView): LeaseRow {
+  return {
+    cells: [
+      displaySafe(l.key),
+      stateLabel(l, l.stale),
+      displaySafe(l.holder.id),
+      displaySafe(l.holder.host),
+      String(l.token),
+      displaySafe(l.branch ?? '-'),
+      '',
+      displaySafe(l.worktree?.path ?? '-'),
+    ],
+    renewedAt: l.state === 'open' ? l.renewedAt : null,
+    state: l.state,
+    stale: l.stale,
+  };
+}
+
+/** The `list` table of `rows` ({@link leaseRow}), heartbeats relative to `now` (ms since the epoch). */
+export function leaseTable(rows: LeaseRow[], now: number): string {
+  if (rows.length === 0) return 'no leases';
   const headers = ['KEY', 'STATE', 'HOLDER', 'HOST', 'TOKEN', 'BRANCH', 'HEARTBEAT', 'WORKTREE'];
-  const rows = leases.map((l) => [
-    displaySafe(l.key),
-    stateLabel(l, l.stale),
-    displaySafe(l.holder.id),
-    displaySafe(l.holder.host),
-    String(l.token),
-    displaySafe(l.branch ?? '-'),
-    l.state === 'open' ? ago(l.renewedAt, now) : '-',
-    displaySafe(l.worktree?.path ?? '-'),
-  ]);
-  return renderTable(headers, rows, (r, c, text) => {
-    const l = leases[r]!;
-    return c === 1 ? paintState(text, l, l.stale) : text;
-  });
+  for (const r of rows) r.cells[6] = r.renewedAt === null ? '-' : ago(r.renewedAt, now);
+  return renderTable(
+    headers,
+    rows.map((r) => r.cells),
+    (r, c, text) => {
+      const row = rows[r]!;
+      return c === 1 ? paintState(text, row, row.stale) : text;
+    },
+  );
 }
 
 /** Key/value lines of one lease (`show`, and after each write command). */

@@ -3,7 +3,6 @@ import { basename, dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import { displaySafe, quote } from '../display.js';
 import { CoordError } from '../errors.js';
-import { d } from '../records/schemas.js';
 import type { Repo } from '../refs/repo.js';
 import { parseDuration } from './duration.js';
 
@@ -24,83 +23,57 @@ export class ConfigError extends CoordError {
  * and most runs find no config file (then the defaults apply without them).
  */
 function buildSchemas() {
+  const d = z.describe;
   const globList = z.array(z.string().check(z.minLength(1)));
   /** One gate (DESIGN §6). Patterns are globs relative to the repository root; `{key}` is the lease key. */
   const GateConfig = z.strictObject({
     when: z.optional(
-      z
-        .union([z.string(), globList])
-        .register(z.globalRegistry, d('Gate applies when this glob matches; else skipped')),
+      z.union([z.string(), globList]).check(d('Gate applies when this glob matches; else skipped')),
     ),
-    require: z.optional(
-      globList.register(z.globalRegistry, d('Each glob must match at least one non-empty file')),
-    ),
+    require: z.optional(globList.check(d('Each glob must match at least one non-empty file'))),
     fresh: z.optional(
       z
         .array(
           z.strictObject({
-            path: z
-              .string()
-              .check(z.minLength(1))
-              .register(z.globalRegistry, d('Path (or glob) whose last commit must be recent')),
-            within: z.string().register(z.globalRegistry, d('Window, e.g. 7d')),
+            path: z.string().check(z.minLength(1), d('Path (or glob) whose last commit must be recent')),
+            within: z.string().check(d('Window, e.g. 7d')),
           }),
         )
-        .register(z.globalRegistry, d('Paths whose last commit touching them must be within the window')),
+        .check(d('Paths whose last commit touching them must be within the window')),
     ),
     run: z.optional(
       z
         .array(z.string().check(z.minLength(1)))
-        .register(
-          z.globalRegistry,
+        .check(
           d(
             'Commands (sh -c) run one after another in a pristine detached worktree at the gated commit; ' +
               'each must exit 0. Run by `git coord gate` and `done`, not by the hooks',
           ),
         ),
     ),
-    timeout: z.optional(
-      z.string().register(z.globalRegistry, d('Time limit for each `run` command, e.g. 10m (default 10m)')),
-    ),
+    timeout: z.optional(z.string().check(d('Time limit for each `run` command, e.g. 10m (default 10m)'))),
   });
   /** The file as written by users (every section optional). */
   const ConfigFile = z.strictObject({
     $schema: z.optional(z.string()),
     gates: z.optional(
-      z
-        .record(z.string(), GateConfig)
-        .register(z.globalRegistry, d('Gates by name; "done" runs on `git coord done`')),
+      z.record(z.string(), GateConfig).check(d('Gates by name; "done" runs on `git coord done`')),
     ),
-    protect: z.optional(
-      z
-        .array(z.string())
-        .register(z.globalRegistry, d('Protected branches (pre-push checks leased commits)')),
-    ),
+    protect: z.optional(z.array(z.string()).check(d('Protected branches (pre-push checks leased commits)'))),
     leases: z.optional(
       z.strictObject({
-        ttl: z.optional(z.string().register(z.globalRegistry, d('Default lease TTL, e.g. 15m'))),
-        skew: z.optional(
-          z.string().register(z.globalRegistry, d('Clock skew allowance added to expiry, e.g. 30s')),
-        ),
+        ttl: z.optional(z.string().check(d('Default lease TTL, e.g. 15m'))),
+        skew: z.optional(z.string().check(d('Clock skew allowance added to expiry, e.g. 30s'))),
       }),
     ),
     worktrees: z.optional(
       z.strictObject({
         dir: z.optional(
-          z
-            .string()
-            .register(
-              z.globalRegistry,
-              d('Directory for provisioned worktrees, relative to the main worktree'),
-            ),
+          z.string().check(d('Directory for provisioned worktrees, relative to the main worktree')),
         ),
-        branch: z.optional(
-          z.string().register(z.globalRegistry, d('Branch name pattern; {key} is the lease key')),
-        ),
+        branch: z.optional(z.string().check(d('Branch name pattern; {key} is the lease key'))),
         link: z.optional(
-          z
-            .array(z.string())
-            .register(z.globalRegistry, d('Directories symlinked from the main worktree into each new one')),
+          z.array(z.string()).check(d('Directories symlinked from the main worktree into each new one')),
         ),
       }),
     ),

@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { mainWorktreeTop } from '../config/config.js';
@@ -22,7 +22,6 @@ import {
 import {
   AuditType,
   BranchIndexType,
-  d,
   type Lease,
   LeaseType,
   type RecordType,
@@ -37,8 +36,8 @@ import {
   writeRecord,
 } from '../records/store.js';
 import { keyProblem } from '../refs/names.js';
-import { hasObject } from '../refs/objects.js';
-import { BrokenRefError, listRefs, readLoose } from '../refs/read.js';
+import { missingObjects } from '../refs/objects.js';
+import { listRefs, type RefEntry } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { deadHolders } from './holders.js';
 import { BRANCHES, indexFixUpdates, LEASES, planIndexes, WORKTREES } from './indexes.js';
@@ -47,6 +46,8 @@ import { provisionLockProblem } from './provision.js';
 import { worktreeProblems } from './worktrees.js';
 
 export { STALE_LOCK_MS } from './locks.js';
+
+const d = z.describe;
 
 /** Kinds of problem `git coord doctor` reports. */
 export const PROBLEM_KINDS = [
@@ -73,29 +74,21 @@ export const DoctorOutput = z
   .strictObject({
     problems: z.array(
       z.strictObject({
-        kind: z.enum(PROBLEM_KINDS).register(z.globalRegistry, d('What is wrong')),
+        kind: z.enum(PROBLEM_KINDS).check(d('What is wrong')),
         ref: z.optional(
-          z
-            .string()
-            .register(
-              z.globalRegistry,
-              d('The ref concerned (record, index and dead-holder kinds: the lease ref)'),
-            ),
+          z.string().check(d('The ref concerned (record, index and dead-holder kinds: the lease ref)')),
         ),
         path: z.optional(
           z
             .string()
-            .register(
-              z.globalRegistry,
+            .check(
               d(
                 'Absolute path of the lock file (lock kinds), the config file (gc-config) or the worktree (worktree kinds)',
               ),
             ),
         ),
-        message: z
-          .string()
-          .register(z.globalRegistry, d('What was found, and what was done or is to be done')),
-        fixed: z.boolean().register(z.globalRegistry, d('True when --fix repaired it')),
+        message: z.string().check(d('What was found, and what was done or is to be done')),
+        fixed: z.boolean().check(d('True when --fix repaired it')),
       }),
     ),
     notes: z.optional(
@@ -104,26 +97,15 @@ export const DoctorOutput = z
           z.strictObject({
             kind: z
               .enum(['kept-worktree'])
-              .register(
-                z.globalRegistry,
-                d('kept-worktree: the worktree of a closed lease, kept (git coord cleanup removes it)'),
-              ),
-            path: z.string().register(z.globalRegistry, d('Absolute path of the worktree')),
-            message: z
-              .string()
-              .register(z.globalRegistry, d('Whose it is, whether it is clean, and the next action')),
+              .check(d('kept-worktree: the worktree of a closed lease, kept (git coord cleanup removes it)')),
+            path: z.string().check(d('Absolute path of the worktree')),
+            message: z.string().check(d('Whose it is, whether it is clean, and the next action')),
           }),
         )
-        .register(
-          z.globalRegistry,
-          d('Things worth knowing that are not problems (absent when there are none)'),
-        ),
+        .check(d('Things worth knowing that are not problems (absent when there are none)')),
     ),
   })
-  .register(
-    z.globalRegistry,
-    d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'),
-  );
+  .check(d('git coord doctor --json: problems found (and fixed with --fix); exit 0 when none remain'));
 export type DoctorReport = z.infer<typeof DoctorOutput>;
 export type DoctorProblem = DoctorReport['problems'][number];
 
@@ -203,7 +185,24 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   const provision = provisionLockProblem(repo, ctx.host, ctx.probe, opts.fix, now());
   if (provision) problems.push(provision);
 
-  for (const ref of brokenRefs(repo)) {
+  // Without --fix nothing changes during the run: the leases are listed once (10,000 leases: one
+  // listing instead of four). With --fix every step reads what the steps before it left.
+  let listed: Promise<Array<StoredRecord<Lease> | CorruptEntry>> | null = null;
+  const leaseEntries = () => {
+    if (opts.fix) return listRecords(repo, LEASES, LeaseType);
+    listed ??= listRecords(repo, LEASES, LeaseType);
+    return listed;
+  };
+
+  // Started now, the listing's git process reads the lease objects while this one reads the loose refs
+  // below (its failure is seen where it is awaited).
+  if (!opts.fix) leaseEntries().catch(() => {});
+
+  // One walk of the loose refs for both checks below (10,000 leases: 10,000 ref files read once, not
+  // twice); with --fix they are listed again once broken refs were removed.
+  const broken: string[] = [];
+  let coordRefs = listRefs(repo, 'refs/coord/', broken);
+  for (const ref of broken.sort()) {
     const file = join(repo.commonDir, ref);
     let content: string;
     try {
@@ -227,7 +226,8 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     problems.push(problem);
   }
 
-  for (const { ref, oid } of await missingObjects(repo)) {
+  if (opts.fix && broken.length > 0) coordRefs = listRefs(repo, 'refs/coord/');
+  for (const { ref, oid } of refsWithMissingObject(repo, coordRefs)) {
     const problem: DoctorProblem = {
       kind: 'missing-object',
       ref,
@@ -278,15 +278,6 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       });
     }
   }
-
-  // Without --fix nothing changes during the run: the leases are listed once (10,000 leases: one
-  // listing instead of four). With --fix every step reads what the steps before it left.
-  let listed: Promise<Array<StoredRecord<Lease> | CorruptEntry>> | null = null;
-  const leaseEntries = () => {
-    if (opts.fix) return listRecords(repo, LEASES, LeaseType);
-    listed ??= listRecords(repo, LEASES, LeaseType);
-    return listed;
-  };
 
   const unfixedCorrupt = new Set<string>();
   for (const entry of await corruptRecords(repo, leaseEntries)) {
@@ -401,38 +392,13 @@ async function corruptRecords(
   return out;
 }
 
-/** Every ref under `refs/coord/` (quarantine included) whose object is missing from the object database. */
-async function missingObjects(repo: Repo): Promise<Array<{ ref: string; oid: string }>> {
-  const out: Array<{ ref: string; oid: string }> = [];
-  for (const e of listRefs(repo, 'refs/coord/')) if (!(await hasObject(repo, e.oid))) out.push(e);
-  return out;
-}
-
-/** Loose ref files under `refs/coord/` (quarantine included) whose content is not an oid or symref. */
-function brokenRefs(repo: Repo): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(join(repo.commonDir, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const ref = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(ref);
-      else if (!e.name.endsWith('.lock')) {
-        try {
-          readLoose(repo.commonDir, ref);
-        } catch (err) {
-          if (err instanceof BrokenRefError) out.push(ref);
-          else throw err;
-        }
-      }
-    }
-  };
-  walk('refs/coord');
-  return out.sort();
+/** The refs of `refs` (those under `refs/coord/`, quarantine included) whose object is missing from the object database. */
+function refsWithMissingObject(repo: Repo, refs: RefEntry[]): RefEntry[] {
+  const absent = missingObjects(
+    repo,
+    refs.map((e) => e.oid),
+  );
+  return refs.filter((e) => absent.has(e.oid));
 }
 
 /**

@@ -36,9 +36,8 @@ export function findCoordLocks(repo: Pick<Repo, 'commonDir'>, now = Date.now()):
       return;
     }
     for (const e of entries) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.lock')) add(path);
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('.lock')) add(join(dir, e.name));
     }
   };
   walk(join(repo.commonDir, 'refs', 'coord'));

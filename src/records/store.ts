@@ -9,7 +9,7 @@ import {
 import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
 import { keepYoungGenerationSmall, manyRefs, streamRefs } from '../refs/stream.js';
-import { decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
+import { compiledRecordType, decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
 
 /** A record as stored: the ref, the blob it points at, and the decoded value. */
@@ -165,8 +165,9 @@ export async function listRecords<T>(
  * {@link listRecords} one record at a time, in refname order, decoded when the caller asks for it, so
  * a caller that streams its output holds one record at a time (10,000 leases: `list --json` in a few
  * MiB of records). Listings of many refs are read by one `git for-each-ref` process (src/refs/stream.ts:
- * git lists and inflates while this process decodes); a ref git could not read, and everything after
- * it when git stopped, is read in-process exactly as a short listing is.
+ * git lists and inflates) and parsed with the schema compiled by zod ({@link compiledRecordType}, same
+ * verdicts); a ref git could not read, and everything after it when git stopped, is read in-process
+ * exactly as a short listing is.
  */
 export async function* iterateRecords<T>(
   repo: Repo,
@@ -177,12 +178,15 @@ export async function* iterateRecords<T>(
   if (manyRefs(repo, prefix)) {
     keepYoungGenerationSmall();
     const streamed = streamRefs(repo, prefix);
-    for await (const e of streamed.entries) {
-      after = e.ref;
-      if (e.symref) continue; // never a record, and not listed in-process either
-      yield e.objType === 'blob' && e.content.length <= MAX_RECORD_BYTES
-        ? entryOf(e.ref, e.oid, () => decodeBlob(e.ref, e.oid, e.objType, e.content, type))
-        : await loadEntry(repo, e.ref, e.oid, type);
+    type = compiledRecordType(type); // while git reads
+    for await (const batch of streamed.batches) {
+      for (const e of batch) {
+        after = e.ref;
+        if (e.symref) continue; // never a record, and not listed in-process either
+        yield e.objType === 'blob' && e.content.length <= MAX_RECORD_BYTES
+          ? entryOf(e.ref, e.oid, () => decodeBlob(e.ref, e.oid, e.objType, e.content, type))
+          : await loadEntry(repo, e.ref, e.oid, type);
+      }
     }
     if (await streamed.complete) return;
   }

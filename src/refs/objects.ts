@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { CoordError } from '../errors.js';
 import { faultPoint } from './fault.js';
-import { isPacked, MAX_BASE_BYTES, readPackedObject } from './pack.js';
+import { MAX_BASE_BYTES, packedAmong, readPackedObject } from './pack.js';
 import type { Repo } from './repo.js';
 
 /** node:crypto, loaded on first use: reading objects never hashes, and loading it costs ~2 ms of start-up. */
@@ -136,17 +136,26 @@ export async function readObject(
 }
 
 /**
- * True when `oid` is in the object database (loose or packed), whatever its size; false only for a
- * missing object (a corrupt one counts as present: it is not this function's to judge). Looks only:
- * the loose file's name, then the pack indexes, once more after a miss (a concurrent `git gc` may
- * have just moved it into a new pack), as git's `has_object_file` with `reprepare_packed_git`.
+ * The oids of `oids` (40-hex) that are not in the object database, loose or packed, whatever their
+ * size (a corrupt object counts as present: it is not this function's to judge). Looks only: the pack
+ * indexes (one batch lookup, {@link packedAmong}), then the loose file's name of each oid not packed,
+ * then the pack indexes listed again for what is still missing (a concurrent `git gc` may have just
+ * moved it from loose into a new pack), in the order of git's `oid_object_info_extended` (packs,
+ * loose, `reprepare_packed_git`, packs).
+ *
+ * @throws PackCorruptError for a pack index that does not parse.
  */
-export async function hasObject(repo: Pick<Repo, 'commonDir'>, oid: string): Promise<boolean> {
-  const loose = join(repo.commonDir, 'objects', oid.slice(0, 2), oid.slice(2));
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (fs.existsSync(loose) || isPacked(repo.commonDir, oid, attempt > 0)) return true;
+export function missingObjects(repo: Pick<Repo, 'commonDir'>, oids: Iterable<string>): Set<string> {
+  const wanted = new Set(oids);
+  const packed = packedAmong(repo.commonDir, wanted);
+  const missing = new Set<string>();
+  for (const oid of wanted) {
+    if (!packed.has(oid) && !fs.existsSync(join(repo.commonDir, 'objects', oid.slice(0, 2), oid.slice(2))))
+      missing.add(oid);
   }
-  return false;
+  if (missing.size === 0) return missing;
+  for (const oid of packedAmong(repo.commonDir, missing, true)) missing.delete(oid);
+  return missing;
 }
 
 /**

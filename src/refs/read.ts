@@ -72,12 +72,18 @@ export interface RefEntry {
  * Lists the refs under `prefix` (e.g. `refs/coord/leases/`) with their oids, sorted by refname as
  * `git for-each-ref`: one walk of the loose directory, then one pass over `packed-refs` (loose first,
  * so a racing `pack-refs` cannot hide a ref; loose values override packed ones). `*.lock` files and
- * names that are not valid refnames are skipped, as git does.
+ * names that are not valid refnames are skipped, as git does; so are broken loose refs (content
+ * neither an oid nor a symref), as git warns and skips them.
+ *
+ * @param broken when given, receives the broken loose ref files under `prefix` (paths relative to the
+ *   common dir, whatever their name, `*.lock` files aside), unsorted, from the same walk: doctor
+ *   reports them without reading every ref file twice. Then a ref file that cannot be read (EACCES…)
+ *   throws instead of being skipped.
  */
-export function listRefs(repo: Pick<Repo, 'commonDir'>, prefix: string): RefEntry[] {
+export function listRefs(repo: Pick<Repo, 'commonDir'>, prefix: string, broken?: string[]): RefEntry[] {
   const loose = new Map<string, string>();
   const slash = prefix.lastIndexOf('/');
-  walkLoose(repo.commonDir, prefix.slice(0, slash + 1), prefix, loose);
+  walkLoose(repo.commonDir, prefix.slice(0, slash + 1), prefix, loose, broken);
   const merged = new Map<string, string>();
   for (const [ref, oid] of listPacked(readPackedRefs(repo.commonDir), prefix)) merged.set(ref, oid);
   for (const [ref, oid] of loose) merged.set(ref, oid);
@@ -87,7 +93,13 @@ export function listRefs(repo: Pick<Repo, 'commonDir'>, prefix: string): RefEntr
   return out;
 }
 
-function walkLoose(commonDir: string, dir: string, prefix: string, into: Map<string, string>): void {
+function walkLoose(
+  commonDir: string,
+  dir: string,
+  prefix: string,
+  into: Map<string, string>,
+  broken: string[] | undefined,
+): void {
   let entries: Dirent[];
   try {
     entries = readdirSync(join(commonDir, dir), { withFileTypes: true });
@@ -98,15 +110,20 @@ function walkLoose(commonDir: string, dir: string, prefix: string, into: Map<str
     const name = dir + e.name;
     if (e.isDirectory()) {
       if (name.startsWith(prefix) || prefix.startsWith(`${name}/`))
-        walkLoose(commonDir, `${name}/`, prefix, into);
+        walkLoose(commonDir, `${name}/`, prefix, into, broken);
       continue;
     }
-    if (!name.startsWith(prefix) || e.name.endsWith('.lock') || refnameProblem(name) !== null) continue;
+    if (!name.startsWith(prefix) || e.name.endsWith('.lock')) continue;
+    const valid = refnameProblem(name) === null;
+    if (!valid && !broken) continue;
     try {
       const value = readLoose(commonDir, name);
-      if (value && 'oid' in value) into.set(name, value.oid);
-    } catch {
+      if (valid && value && 'oid' in value) into.set(name, value.oid);
+    } catch (err) {
       // a broken loose ref is skipped by listing, as git for-each-ref warns and skips
+      if (!broken) continue;
+      if (!(err instanceof BrokenRefError)) throw err;
+      broken.push(name);
     }
   }
 }

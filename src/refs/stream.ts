@@ -50,15 +50,18 @@ export interface StreamedRef {
 
 /**
  * The refs under `prefix` with their objects, read by one `git for-each-ref --format=<oid> <type>
- * <size> <ref>%0a%(raw)` process: git's own listing (loose and packed, sorted by refname) and object
- * reads, inflated in C while this process decodes what has arrived (10,000 leases: the two run side
- * by side). `complete` is false when git stopped early (an object it cannot read): the caller reads
- * the refs after the last one received itself.
+ * <size> <ref> <symref>%0a%(raw)` process: git's own listing (loose and packed, sorted by refname) and
+ * object reads, inflated in C. git reads every object before it prints the first ref (it sorts, and
+ * ref-filter.c computes all of a ref's atoms when it first compares it), so this process waits, then
+ * decodes. `batches` gives the refs of each chunk of git's output that has arrived (about 64 KiB:
+ * ~100 leases) as one array, in refname order: one step of the async iteration per chunk, not per
+ * ref. Each `content` is a view into that chunk. `complete` is false when git stopped early (an object
+ * it cannot read): the caller reads the refs after the last one received itself.
  */
 export function streamRefs(
   repo: Repo,
   prefix: string,
-): { entries: AsyncGenerator<StreamedRef>; complete: Promise<boolean> } {
+): { batches: AsyncGenerator<StreamedRef[]>; complete: Promise<boolean> } {
   const child = process
     .getBuiltinModule('node:child_process')
     .spawn(
@@ -75,38 +78,36 @@ export function streamRefs(
     child.on('error', () => resolve(false));
     child.on('close', (code) => resolve(code === 0));
   });
-  async function* entries(): AsyncGenerator<StreamedRef> {
+  async function* batches(): AsyncGenerator<StreamedRef[]> {
     let buf: Buffer = Buffer.alloc(0);
     try {
       for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+        const batch: StreamedRef[] = [];
         let at = 0;
         for (;;) {
           const nl = buf.indexOf(10, at);
           if (nl < 0) break;
-          const [oid, objType, size, ref, symref] = buf.toString('latin1', at, nl).split(' ', 5) as [
+          // One decode of the header line: oid, type and size are ASCII, refnames UTF-8 (as before,
+          // bytes that are not UTF-8 become U+FFFD).
+          const [oid, objType, size, ref, symref] = buf.toString('utf8', at, nl).split(' ', 5) as [
             string,
             string,
             string,
             string,
-            string,
+            string | undefined,
           ];
           const end = nl + 1 + Number(size);
           if (end + 1 > buf.length) break; // the object and its newline not all here yet
-          yield {
-            ref: Buffer.from(ref, 'latin1').toString('utf8'),
-            oid,
-            objType,
-            symref: symref ?? '',
-            content: buf.subarray(nl + 1, end),
-          };
+          batch.push({ ref, oid, objType, symref: symref ?? '', content: buf.subarray(nl + 1, end) });
           at = end + 1;
         }
         buf = buf.subarray(at);
+        if (batch.length > 0) yield batch;
       }
     } finally {
       if (child.exitCode === null) child.kill(); // the caller stopped early
     }
   }
-  return { entries: entries(), complete };
+  return { batches: batches(), complete };
 }

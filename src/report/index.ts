@@ -2,8 +2,9 @@ import { evaluateGate, type GateEvaluation } from '../gates/index.js';
 import { type LeaseContext, staleOf } from '../leases/context.js';
 import { describeHolder } from '../leases/errors.js';
 import { describeStale, formatAge } from '../leases/liveness.js';
-import { currentBranch, leaseForBranch, leaseForWorktree, listLeases } from '../leases/state.js';
+import { currentBranch, iterateLeases, leaseForBranch, leaseForWorktree } from '../leases/state.js';
 import type { Lease } from '../records/schemas.js';
+import { type CorruptEntry, isCorrupt } from '../records/store.js';
 import { git } from '../refs/git.js';
 import { worktreeId } from '../refs/repo.js';
 
@@ -76,12 +77,18 @@ export async function buildReport(
 ): Promise<Report> {
   const k = key ?? (await currentKey(ctx));
   const now = ctx.now().getTime();
-  const { leases, corrupt } = await listLeases(ctx.repo);
   const items: ReportItem[] = [];
-  const blockers: Lease[] = [];
-  const stales: Lease[] = [];
+  const corrupt: CorruptEntry[] = [];
+  // Of the other leases only what nextAction names is kept (10,000 leases: not the records).
+  const blockers: string[] = [];
+  const stales: string[] = [];
   let mine: Lease | null = null;
-  for (const { record: l } of leases) {
+  for await (const e of iterateLeases(ctx.repo)) {
+    if (isCorrupt(e)) {
+      corrupt.push(e);
+      continue;
+    }
+    const l = e.record;
     const age = formatAge(now - Date.parse(l.acquiredAt));
     const beat = formatAge(now - Date.parse(l.renewedAt));
     const stale = staleOf(ctx, l, now);
@@ -120,21 +127,21 @@ export async function buildReport(
       continue;
     }
     if (l.state === 'crashed') {
-      stales.push(l);
+      stales.push(l.key);
       items.push({
         tag: 'WARN',
         key: l.key,
         message: `lease ${l.key} crashed at ${l.crashedAt}${l.crashReason ? ` (${l.crashReason})` : ''}: last held by ${describeHolder(l)}, ${where(l)}; take it over (git coord takeover ${l.key}) or clear it`,
       });
     } else if (l.state === 'open' && stale) {
-      stales.push(l);
+      stales.push(l.key);
       items.push({
         tag: 'WARN',
         key: l.key,
         message: `lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; held by ${describeHolder(l)}, ${where(l)}, age ${age}; take it over (git coord takeover ${l.key}) or clear it`,
       });
     } else if (l.state === 'open') {
-      blockers.push(l);
+      blockers.push(`${l.key} (${l.holder.id})`);
       items.push({
         tag: 'BLOCK',
         key: l.key,
@@ -184,12 +191,12 @@ function nextAction(
   k: string | null,
   mine: Lease | null,
   me: string | null,
-  blockers: Lease[],
-  stales: Lease[],
+  blockers: string[],
+  stales: string[],
   gateFailed: GateEvaluation | null,
 ): string {
   if (blockers.length > 0) {
-    const who = blockers.map((l) => `${l.key} (${l.holder.id})`).join(', ');
+    const who = blockers.join(', ');
     return (
       `wait: ${blockers.length} other open lease(s) — ${who}; do not close out until they are done or released ` +
       `(git coord list), then run git coord report${k ? ` --key ${k}` : ''} again`
@@ -198,8 +205,7 @@ function nextAction(
   if (gateFailed) {
     return `complete the artifacts for ${k} on its branch (${gateFailed.missing.join('; ')}), commit them, then git coord done ${k}`;
   }
-  const staleNote =
-    stales.length > 0 ? `; stale/crashed: ${stales.map((l) => l.key).join(', ')} (take over or clear)` : '';
+  const staleNote = stales.length > 0 ? `; stale/crashed: ${stales.join(', ')} (take over or clear)` : '';
   if (!k) return `nothing blocks: no lease owns this worktree (pass --key K to report on one)${staleNote}`;
   if (!mine) return `nothing blocks; there is no lease ${k}${staleNote}`;
   const own = me !== null && mine.holder.id === me;

@@ -14,6 +14,7 @@ import {
   readObject,
   writeBlob,
 } from '../../src/refs/index.js';
+import { missingObjects } from '../../src/refs/objects.js';
 import { cleanup, GIT_ENV, makeRepo, sh } from '../fixtures/repo.js';
 import { sampleLease } from '../records/sample.js';
 
@@ -131,5 +132,28 @@ describe('readObject: packed objects read at their offset', () => {
     expect((await readObject(repo, bigOid, 2 * MAX_RECORD_BYTES)).content.equals(big)).toBe(true);
     const absent = hashBlob(Buffer.from('never written'));
     await expect(readObject(repo, absent)).rejects.toBeInstanceOf(ObjectMissingError);
+  });
+});
+
+describe('missingObjects: which of many oids the object database lacks', () => {
+  it('finds exactly the absent ones among packed (index v2 and v1, two packs) and loose objects', () => {
+    for (const indexVersion of ['2', '1']) {
+      const { dir, repo } = recordHistory();
+      sh(dir, '-c', `pack.indexVersion=${indexVersion}`, 'repack', '-adq');
+      for (let i = 0; i < 5; i++)
+        sh(
+          dir,
+          'update-ref',
+          `refs/coord/leases/extra${i}`,
+          writeBlob(repo, Buffer.from(`{"extra":${i}}\n`)),
+        );
+      sh(dir, '-c', `pack.indexVersion=${indexVersion}`, 'repack', '-dq');
+      const loose = writeBlob(repo, Buffer.from('{"loose":true}\n'));
+      const present = [...allObjects(dir).keys()];
+      expect(present).toContain(loose);
+      const absent = ['never', 'written', 'anywhere'].map((s) => hashBlob(Buffer.from(s)));
+      expect(missingObjects(repo, [...present, ...absent, absent[0]!])).toEqual(new Set(absent));
+      expect(missingObjects(repo, present).size).toBe(0);
+    }
   });
 });

@@ -3,7 +3,7 @@ import { iterateLeases } from '../../leases/state.js';
 import { isCorrupt } from '../../records/store.js';
 import type { ListArgs } from '../commands/list.js';
 import { context, warn, withMirror } from '../common.js';
-import { type LeaseView, leaseTable } from '../format.js';
+import { type LeaseRow, type LeaseView, leaseRow, leaseTable } from '../format.js';
 import { jsonListPrinter } from '../output.js';
 import { writeOut } from '../stdio.js';
 
@@ -41,7 +41,7 @@ export async function handle(argv: ListArgs): Promise<void> {
   const c = context();
   const now = c.now().getTime();
   const json = argv.json ? jsonListPrinter('leases') : null;
-  const rows: LeaseView[] = [];
+  const rows: LeaseRow[] = [];
   const problems: ListProblem[] = [];
   for await (const e of iterateLeases(c.repo)) {
     if (isCorrupt(e)) {
@@ -59,7 +59,7 @@ export async function handle(argv: ListArgs): Promise<void> {
     const view: LeaseView = { ...e.record, stale: staleOf(c, e.record, now) };
     if (!wanted(view, argv.state)) continue;
     if (json) json.item(view);
-    else rows.push(view);
+    else rows.push(leaseRow(view));
   }
   const tail = withMirror(c, { problems }, argv.json); // team mode: the mirror's age
   if (json) json.end(tail);
