@@ -8,7 +8,7 @@ import {
 } from '../refs/objects.js';
 import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
-import { keepYoungGenerationSmall, manyRefs, streamRefs } from '../refs/stream.js';
+import { tuneHeapForListing, manyRefs, streamRefs } from '../refs/stream.js';
 import { compiledRecordType, decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
 
@@ -176,7 +176,7 @@ export async function* iterateRecords<T>(
 ): AsyncGenerator<StoredRecord<T> | CorruptEntry> {
   let after: string | null = null;
   if (manyRefs(repo, prefix)) {
-    keepYoungGenerationSmall();
+    tuneHeapForListing();
     const streamed = streamRefs(repo, prefix);
     type = compiledRecordType(type); // while git reads
     for await (const batch of streamed.batches) {
