@@ -7,7 +7,8 @@
  * `push-options-unset` (a lease worktree's coord push options removed, the new ones not yet added),
  * `merge-moved` (`git coord merge` moved the target branch, the lease not yet recorded),
  * `cleanup-removed` (`git coord cleanup` removed a worktree, its branch not yet deleted), `write-locked`
- * (a lease's write lock held, nothing read yet), `remote-before-push` / `remote-pushed` (team mode).
+ * (a lease's write lock held, nothing read yet), `write-owner` (a process's write-lock owner file
+ * written, no lock taken yet), `remote-before-push` / `remote-pushed` (team mode).
  * `<point>:<scope>` fires only while {@link faultScope} is `<scope>` (e.g. the verb of one write among
  * several in a process). Costs one environment lookup when unset.
  */
