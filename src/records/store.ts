@@ -8,7 +8,7 @@ import {
 } from '../refs/objects.js';
 import { listRefs, readLoose, readRef } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
-import { tuneHeapForListing, manyRefs, streamRefs } from '../refs/stream.js';
+import { manyRefs, streamRefs, tuneHeapForListing } from '../refs/stream.js';
 import { compiledRecordType, decodeRecord, encodeRecord, RecordDecodeError } from './codec.js';
 import type { RecordType } from './schemas.js';
 
