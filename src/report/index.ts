@@ -39,6 +39,17 @@ export interface Report {
   next_safe_action: string;
 }
 
+/**
+ * Appends `item` to `items` with its message as one flat string. A message is built from many
+ * template pieces, which V8 keeps as a tree of the pieces (a cons string) until the text is read;
+ * indexing it makes V8 flatten it, so the pieces can be collected while the report grows
+ * (10,000 leases: ~6.5 MiB less peak RSS, issue 12).
+ */
+function add(items: ReportItem[], item: ReportItem): void {
+  item.message.charCodeAt(0);
+  items.push(item);
+}
+
 /** True when the report has a `[BLOCK]` item (exit 4). */
 export function isBlocked(r: Report): boolean {
   return r.items.some((i) => i.tag === 'BLOCK');
@@ -104,13 +115,13 @@ export async function buildReport(
           : l.state === 'closed'
             ? `closed (${l.outcome}) at ${l.closedAt}`
             : `crashed at ${l.crashedAt}`;
-      items.push({
+      add(items, {
         tag: 'INFO',
         key: l.key,
         message: `${lease}: ${state}, ${l.state === 'open' ? 'held' : 'last held'} by ${describeHolder(l)}${own || me === null ? '' : ` (not you: ${me})`}, ${where(l)}, token ${l.token}, age ${age}, last heartbeat ${beat} ago`,
       });
       if (stale) {
-        items.push({
+        add(items, {
           tag: 'WARN',
           key: l.key,
           message: own
@@ -118,7 +129,7 @@ export async function buildReport(
             : `lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; ${l.holder.id} can renew it, or take it over (git coord takeover ${l.key})`,
         });
       } else if (l.state === 'crashed') {
-        items.push({
+        add(items, {
           tag: 'WARN',
           key: l.key,
           message: `${lease} crashed${l.crashReason ? ` (${l.crashReason})` : ''}: ${own ? `git coord claim ${l.key}` : `git coord takeover ${l.key}`} resumes it`,
@@ -128,21 +139,21 @@ export async function buildReport(
     }
     if (l.state === 'crashed') {
       stales.push(l.key);
-      items.push({
+      add(items, {
         tag: 'WARN',
         key: l.key,
         message: `lease ${l.key} crashed at ${l.crashedAt}${l.crashReason ? ` (${l.crashReason})` : ''}: last held by ${describeHolder(l)}, ${where(l)}; take it over (git coord takeover ${l.key}) or clear it`,
       });
     } else if (l.state === 'open' && stale) {
       stales.push(l.key);
-      items.push({
+      add(items, {
         tag: 'WARN',
         key: l.key,
         message: `lease ${l.key} is stale: ${describeStale(l, stale, ctx.config.skewSeconds, now)}; held by ${describeHolder(l)}, ${where(l)}, age ${age}; take it over (git coord takeover ${l.key}) or clear it`,
       });
     } else if (l.state === 'open') {
       blockers.push(`${l.key} (${l.holder.id})`);
-      items.push({
+      add(items, {
         tag: 'BLOCK',
         key: l.key,
         message: `lease ${l.key} is open: held by ${describeHolder(l)}, ${where(l)}, age ${age}, last heartbeat ${beat} ago`,
@@ -150,7 +161,7 @@ export async function buildReport(
     }
   }
   for (const c of corrupt) {
-    items.push({
+    add(items, {
       tag: 'WARN',
       key: null,
       message: `corrupt record ${c.ref}: ${c.error.reason} (git coord doctor)`,
@@ -169,7 +180,7 @@ export async function buildReport(
       const ev = evaluateGate(ctx.repo, ctx.config, k, { kind: 'commit', commit: head });
       gate = { result: ev.result, commit: ev.commit, rules: ev.rules };
       const failing = ev.rules.filter((r) => r.status === 'fail');
-      items.push({
+      add(items, {
         tag: ev.result === 'failed' ? 'WARN' : 'INFO',
         key: k,
         message:
@@ -178,10 +189,10 @@ export async function buildReport(
       });
       if (ev.result === 'failed') gateFailed = ev;
     } else {
-      items.push({ tag: 'WARN', key: k, message: `branch ${mine.branch} of lease ${k} does not exist here` });
+      add(items, { tag: 'WARN', key: k, message: `branch ${mine.branch} of lease ${k} does not exist here` });
     }
   } else if (k !== null && !mine) {
-    items.push({ tag: 'INFO', key: k, message: `no lease ${k}` });
+    add(items, { tag: 'INFO', key: k, message: `no lease ${k}` });
   }
 
   return { key: k, items, gate, next_safe_action: nextAction(k, mine, me, blockers, stales, gateFailed) };
