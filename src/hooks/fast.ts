@@ -47,10 +47,9 @@ export async function hookMain(argv: string[]): Promise<number> {
     return await runHook(name, args);
   } catch (err) {
     const { reportError } = await import('../cli/output.js');
+    const { writeErr } = await import('../cli/stdio.js');
     const code = reportError(err, false);
-    process.stderr.write(
-      'git-coord: the hook failed, so git stops here (COORD=0 skips the git-coord checks).\n',
-    );
+    writeErr('git-coord: the hook failed, so git stops here (COORD=0 skips the git-coord checks).\n');
     return code === 0 ? 1 : code;
   }
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { writeErr } from '../cli/stdio.js';
 import { displaySafe, quote } from '../display.js';
 import { CoordError } from '../errors.js';
 import { evaluateGate, type GateEvaluation, indexTarget } from '../gates/index.js';
@@ -35,7 +36,8 @@ export interface HookIO {
   stdin?: string;
 }
 
-const stderrIO: HookIO = { err: (l) => process.stderr.write(`${l}\n`) };
+// fd 2 written directly: node's stderr stream for git's pipe would load `net` and `stream` (~5 ms).
+const stderrIO: HookIO = { err: (l) => writeErr(`${l}\n`) };
 
 /**
  * Runs hook `name` with git's arguments. Returns the exit status. Every line goes through displaySafe
