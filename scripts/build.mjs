@@ -99,11 +99,12 @@ const cli = await build({
   plugins: [yargsStartup, picocolorsStartup],
   logLevel: 'warning',
 });
-// Wrapped here as node wraps a CommonJS module (plus `import.meta.url`): the loader compiles the file's
-// text as it is read, without building a second copy of it.
-// esbuild escapes every non-ASCII character (charset: ascii, its default); the loader relies on it.
+// esbuild escapes every non-ASCII character (charset: ascii, its default); the loader relies on it
+// (it reads the bundle as latin1).
 if (cli.outputFiles[0].contents.some((byte) => byte > 0x7f))
   throw new Error('build: the CLI bundle is not ASCII');
+// Wrapped here as node wraps a CommonJS module (plus `import.meta.url`): the loader compiles the file's
+// text as it is read, without building a second copy of it.
 const code = Buffer.concat([
   Buffer.from('(function (exports, require, module, __filename, __dirname, __coordMetaUrl) {'),
   cli.outputFiles[0].contents,
