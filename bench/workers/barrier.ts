@@ -25,7 +25,9 @@ export async function runAfterGo(body: () => Promise<WriterResult> | WriterResul
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
 /** Blocks the thread for `ms` milliseconds without spinning. */
 export function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
