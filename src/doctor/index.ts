@@ -29,7 +29,6 @@ import {
 } from '../records/schemas.js';
 import {
   type CorruptEntry,
-  CorruptRecordError,
   isCorrupt,
   listRecords,
   type StoredRecord,
@@ -368,8 +367,8 @@ function withFix(message: string, fixed: boolean): string {
 }
 
 /**
- * Corrupt records under every checked prefix, plus leases whose `key` is not their ref name; the
- * leases as `leaseEntries` lists them.
+ * Corrupt records under every checked prefix (a lease whose `key` is not its ref name among them: the
+ * store's `identityProblem`); the leases as `leaseEntries` lists them.
  */
 async function corruptRecords(
   repo: Repo,
@@ -379,14 +378,6 @@ async function corruptRecords(
   for (const [prefix, type] of CHECKED) {
     for (const e of prefix === LEASES ? await leaseEntries() : await listRecords(repo, prefix, type)) {
       if (isCorrupt(e)) out.push(e);
-      else if (prefix === LEASES && (e.record as { key: string }).key !== e.ref.slice(LEASES.length)) {
-        const key = (e.record as { key: string }).key;
-        out.push({
-          ref: e.ref,
-          oid: e.oid,
-          error: new CorruptRecordError(e.ref, e.oid, `lease key ${quote(key)} does not match its ref name`),
-        });
-      }
     }
   }
   return out;
