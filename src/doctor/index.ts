@@ -19,22 +19,8 @@ import {
   removeBrokenRef,
   removeMissingObjectRef,
 } from '../records/quarantine.js';
-import {
-  AuditType,
-  BranchIndexType,
-  type Lease,
-  LeaseType,
-  type RecordType,
-  WorktreeType,
-} from '../records/schemas.js';
-import {
-  type CorruptEntry,
-  CorruptRecordError,
-  isCorrupt,
-  listRecords,
-  type StoredRecord,
-  writeRecord,
-} from '../records/store.js';
+import { AuditType, BranchIndexType, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
+import { type CorruptEntry, isCorrupt, iterateRecords, writeRecord } from '../records/store.js';
 import { keyProblem } from '../refs/names.js';
 import { missingObjects } from '../refs/objects.js';
 import { listRefs, type RefEntry } from '../refs/read.js';
@@ -43,6 +29,7 @@ import { deadHolders } from './holders.js';
 import { BRANCHES, indexFixUpdates, LEASES, planIndexes, WORKTREES } from './indexes.js';
 import { findCoordLocks, removeStaleLock, STALE_LOCK_MS } from './locks.js';
 import { provisionLockProblem } from './provision.js';
+import { type LeaseFacts, scanLeases } from './scan.js';
 import { worktreeProblems } from './worktrees.js';
 
 export { STALE_LOCK_MS } from './locks.js';
@@ -121,9 +108,8 @@ export interface DoctorOptions {
   probe?: ProcessProbe;
 }
 
-/** The record types checked, by prefix. Quarantined records are never re-checked. */
+/** The record types checked besides the leases, by prefix. Quarantined records are never re-checked. */
 const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
-  [LEASES, LeaseType as RecordType<unknown>],
   [BRANCHES, BranchIndexType as RecordType<unknown>],
   [WORKTREES, WorktreeType as RecordType<unknown>],
   ['refs/coord/audit/', AuditType as RecordType<unknown>],
@@ -149,6 +135,10 @@ const CHECKED: ReadonlyArray<[string, RecordType<unknown>]> = [
  *    `fix` rebuilds them from the leases in one CAS transaction (retried on conflict);
  * 7. worktrees: orphan worktrees in the worktrees directory (never removed) and worktrees whose
  *    directory is gone (`fix` removes git's stale registration only) (src/doctor/worktrees.ts).
+ *
+ * Steps 4–7 read the leases one at a time and keep only the few fields of those that concern a check
+ * (src/doctor/scan.ts), and the other records only when corrupt: memory does not grow with the
+ * records' size.
  *
  * @returns every problem found, each marked `fixed` or not; the command exits 0 when all are fixed.
  */
@@ -185,18 +175,19 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   const provision = provisionLockProblem(repo, ctx.host, ctx.probe, opts.fix, now());
   if (provision) problems.push(provision);
 
-  // Without --fix nothing changes during the run: the leases are listed once (10,000 leases: one
-  // listing instead of four). With --fix every step reads what the steps before it left.
-  let listed: Promise<Array<StoredRecord<Lease> | CorruptEntry>> | null = null;
-  const leaseEntries = () => {
-    if (opts.fix) return listRecords(repo, LEASES, LeaseType);
-    listed ??= listRecords(repo, LEASES, LeaseType);
-    return listed;
+  // The lease checks keep only what they need of each lease (src/doctor/scan.ts). Without --fix nothing
+  // changes during the run: the leases are read once (10,000 leases: one listing instead of four). With
+  // --fix every step reads what the steps before it left.
+  let scanned: Promise<LeaseFacts> | null = null;
+  const leaseFacts = () => {
+    if (opts.fix) return scanLeases(ctx);
+    scanned ??= scanLeases(ctx);
+    return scanned;
   };
 
   // Started now, the listing's git process reads the lease objects while this one reads the loose refs
   // below (its failure is seen where it is awaited).
-  if (!opts.fix) leaseEntries().catch(() => {});
+  if (!opts.fix) leaseFacts().catch(() => {});
 
   // One walk of the loose refs for both checks below (10,000 leases: 10,000 ref files read once, not
   // twice); with --fix they are listed again once broken refs were removed.
@@ -280,7 +271,7 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
   }
 
   const unfixedCorrupt = new Set<string>();
-  for (const entry of await corruptRecords(repo, leaseEntries)) {
+  for (const entry of await corruptRecords(repo, (await leaseFacts()).corrupt)) {
     if (entry.error.objectMissing) {
       unfixedCorrupt.add(entry.ref); // reported above as missing-object; still there, so not removed
       continue;
@@ -315,16 +306,14 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
     problems.push(problem);
   }
 
-  const liveLeases = async () =>
-    (await leaseEntries()).filter((e): e is StoredRecord<Lease> => !isCorrupt(e)).map((e) => e.record);
-  problems.push(...(await deadHolders(ctx, await liveLeases(), opts.fix, opts.actor.id)));
+  problems.push(...(await deadHolders(ctx, (await leaseFacts()).deadHolders, opts.fix, opts.actor.id)));
 
   const skipRefs = unfixedCorrupt;
   if (opts.fix) {
     try {
       // Through the store: in team mode the rebuilt indexes are a CAS on the remote like any write.
       const fixedIndex = await transact(ctx, async () => {
-        const planned = await planIndexes(repo, { skipRefs, writeBlobs: true });
+        const planned = await planIndexes(repo, (await leaseFacts()).indexes, { skipRefs, writeBlobs: true });
         const updates = indexFixUpdates(planned);
         if (updates.length > 0) await ctx.store.commit(updates, ident);
         return planned;
@@ -339,10 +328,9 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       }
     } catch (err) {
       if (!(err instanceof CoordError)) throw err;
-      for (const p of await planIndexes(repo, {
+      for (const p of await planIndexes(repo, (await leaseFacts()).indexes, {
         skipRefs,
         writeBlobs: false,
-        leases: await leaseEntries(),
       })) {
         problems.push({
           kind: p.kind,
@@ -353,12 +341,12 @@ export async function runDoctor(repo: Repo, opts: DoctorOptions): Promise<Doctor
       }
     }
   } else {
-    for (const p of await planIndexes(repo, { skipRefs, writeBlobs: false, leases: await leaseEntries() })) {
+    for (const p of await planIndexes(repo, (await leaseFacts()).indexes, { skipRefs, writeBlobs: false })) {
       problems.push({ kind: p.kind, ref: p.ref, message: p.message, fixed: false });
     }
   }
 
-  const worktrees = worktreeProblems(ctx, await liveLeases(), opts.fix);
+  const worktrees = worktreeProblems(ctx, (await leaseFacts()).worktrees, opts.fix);
   problems.push(...worktrees.problems);
   return worktrees.kept.length ? { problems, notes: worktrees.kept } : { problems };
 }
@@ -368,26 +356,14 @@ function withFix(message: string, fixed: boolean): string {
 }
 
 /**
- * Corrupt records under every checked prefix, plus leases whose `key` is not their ref name; the
- * leases as `leaseEntries` lists them.
+ * The corrupt records: `corruptLeases` (a lease whose `key` is not its ref name among them: the store's
+ * `identityProblem`), then those under every other checked prefix, each prefix in refname order. The
+ * records are read one at a time and only the corrupt ones kept.
  */
-async function corruptRecords(
-  repo: Repo,
-  leaseEntries: () => Promise<Array<StoredRecord<Lease> | CorruptEntry>>,
-): Promise<CorruptEntry[]> {
-  const out: CorruptEntry[] = [];
+async function corruptRecords(repo: Repo, corruptLeases: readonly CorruptEntry[]): Promise<CorruptEntry[]> {
+  const out = [...corruptLeases];
   for (const [prefix, type] of CHECKED) {
-    for (const e of prefix === LEASES ? await leaseEntries() : await listRecords(repo, prefix, type)) {
-      if (isCorrupt(e)) out.push(e);
-      else if (prefix === LEASES && (e.record as { key: string }).key !== e.ref.slice(LEASES.length)) {
-        const key = (e.record as { key: string }).key;
-        out.push({
-          ref: e.ref,
-          oid: e.oid,
-          error: new CorruptRecordError(e.ref, e.oid, `lease key ${quote(key)} does not match its ref name`),
-        });
-      }
-    }
+    for await (const e of iterateRecords(repo, prefix, type)) if (isCorrupt(e)) out.push(e);
   }
   return out;
 }

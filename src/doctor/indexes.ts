@@ -6,15 +6,8 @@ import {
   WORKTREE_PREFIX as WORKTREES,
 } from '../leases/model.js';
 import { encodeRecord } from '../records/codec.js';
-import { BranchIndexType, type Lease, LeaseType, type RecordType, WorktreeType } from '../records/schemas.js';
-import {
-  type CorruptEntry,
-  isCorrupt,
-  listRecords,
-  loadRecord,
-  type StoredRecord,
-  writeRecord,
-} from '../records/store.js';
+import { BranchIndexType, type Lease, type RecordType, WorktreeType } from '../records/schemas.js';
+import { loadRecord, writeRecord } from '../records/store.js';
 import { hashBlob } from '../refs/objects.js';
 import { listRefs } from '../refs/read.js';
 import type { Repo } from '../refs/repo.js';
@@ -29,72 +22,54 @@ export interface IndexProblem {
   change?: { newOid: string | null; oldOid: string | null; message: string };
 }
 
+/** An index entry a holding lease implies: its name (branch or worktree id), the record, the lease's key. */
 interface Wanted<T> {
   name: string;
   record: T;
   key: string;
 }
 
-/**
- * Compares the branch and worktree indexes with what the leases imply. Index entries are derived
- * data, so the leases win: an entry no holding lease implies is an orphan (deleted by the fix), one
- * whose content differs from the lease's is a mismatch (rewritten), one a holding lease implies but
- * that is absent is missing (created). Entries that fail to decode are left to the corrupt-record
- * check (`skipRefs`), and entries whose lease is itself corrupt are left alone.
- *
- * Blobs for the fixes are written only when `writeBlobs` is set (the `--fix` pass).
- */
-export async function planIndexes(
-  repo: Repo,
-  opts: {
-    skipRefs: ReadonlySet<string>;
-    writeBlobs: boolean;
-    /** The leases as already listed (default: listed here). */
-    leases?: ReadonlyArray<StoredRecord<Lease> | CorruptEntry>;
-  },
-): Promise<IndexProblem[]> {
-  const entries = opts.leases ?? (await listRecords(repo, LEASES, LeaseType));
-  const leases = entries.filter((e): e is StoredRecord<Lease> => !isCorrupt(e));
-  const corruptKeys = new Set(entries.filter(isCorrupt).map((e) => e.ref.slice(LEASES.length)));
-  const problems: IndexProblem[] = [];
+/** One index (branches or worktrees): the entries the leases imply, gathered one lease at a time. */
+class IndexSection<T> {
+  /** Per index ref, the entry implied by the first lease that claims it. */
+  private readonly wanted = new Map<string, Wanted<T>>();
 
-  const plan = <T>(
-    prefix: string,
-    type: RecordType<T>,
-    derive: (l: Lease) => T | null,
-    name: (r: T) => string,
-    what: string,
-  ) => {
-    const wanted = new Map<string, Wanted<T>>();
-    for (const { record: lease } of leases) {
-      const record = derive(lease);
-      if (!record) continue;
-      const ref = `${prefix}${name(record)}`;
-      const other = wanted.get(ref);
-      if (other) {
-        problems.push({
-          kind: 'duplicate-claim',
-          ref,
-          message: `${what} ${name(record)} is claimed by both lease ${other.key} and lease ${lease.key}; clear or release one (git coord release / clear)`,
-        });
-        continue;
-      }
-      wanted.set(ref, { name: name(record), record, key: lease.key });
+  /**
+   * @param derive the entry a lease implies, or `null`;
+   * @param name the entry's name below `prefix`;
+   * @param what what an entry names, for messages: `branch`, `worktree`.
+   */
+  constructor(
+    private readonly prefix: string,
+    private readonly type: RecordType<T>,
+    private readonly derive: (l: Lease) => T | null,
+    private readonly name: (r: T) => string,
+    private readonly what: string,
+  ) {}
+
+  /** Claims the entry `lease` implies; a second claim of the same entry is pushed to `duplicates`. */
+  claim(lease: Lease, duplicates: IndexProblem[]): void {
+    const record = this.derive(lease);
+    if (!record) return;
+    const name = this.name(record);
+    const ref = `${this.prefix}${name}`;
+    const other = this.wanted.get(ref);
+    if (other) {
+      duplicates.push({
+        kind: 'duplicate-claim',
+        ref,
+        message: `${this.what} ${name} is claimed by both lease ${other.key} and lease ${lease.key}; clear or release one (git coord release / clear)`,
+      });
+      return;
     }
-    const current = new Map(listRefs(repo, prefix).map((r) => [r.ref, r.oid]));
-    return { wanted, current, type, what };
-  };
+    this.wanted.set(ref, { name, record, key: lease.key });
+  }
 
-  const sections = [
-    plan(BRANCHES, BranchIndexType, expectedBranchIndex, (r) => r.branch, 'branch'),
-    plan(WORKTREES, WorktreeType, expectedWorktreeRecord, (r) => r.id, 'worktree'),
-  ];
-  for (const { wanted, current, type, what } of sections as Array<{
-    wanted: Map<string, Wanted<unknown>>;
-    current: Map<string, string>;
-    type: RecordType<unknown>;
-    what: string;
-  }>) {
+  /** The orphan, mismatching and missing entries of this index (unsorted); see {@link planIndexes}. */
+  async problems(repo: Repo, opts: PlanOptions, corruptKeys: ReadonlySet<string>): Promise<IndexProblem[]> {
+    const { type, what, wanted } = this;
+    const current = new Map(listRefs(repo, this.prefix).map((r) => [r.ref, r.oid]));
+    const problems: IndexProblem[] = [];
     for (const [ref, oid] of current) {
       if (opts.skipRefs.has(ref) || wanted.has(ref)) continue;
       const key = await indexKey(repo, ref, oid, type);
@@ -128,7 +103,71 @@ export async function planIndexes(
             },
       );
     }
+    return problems;
   }
+}
+
+/**
+ * What the leases imply for the branch and worktree indexes, gathered one lease at a time
+ * ({@link IndexClaims.add}, {@link IndexClaims.addCorrupt}) so the leases need not be held: per index
+ * ref the entry (a few fields) the first holding lease implies, the duplicate claims, and the keys of
+ * the corrupt leases.
+ */
+export class IndexClaims {
+  private readonly sections = [
+    new IndexSection(BRANCHES, BranchIndexType, expectedBranchIndex, (r) => r.branch, 'branch'),
+    new IndexSection(WORKTREES, WorktreeType, expectedWorktreeRecord, (r) => r.id, 'worktree'),
+  ] as const;
+  /** `duplicate-claim` problems: an entry implied by a lease after another one implied it. */
+  private readonly duplicates: IndexProblem[] = [];
+  /** Keys of leases that failed to decode: index entries naming them are left alone. */
+  private readonly corruptKeys = new Set<string>();
+
+  /** Claims the index entries `lease` (decoded) implies. */
+  add(lease: Lease): void {
+    for (const section of this.sections) section.claim(lease, this.duplicates);
+  }
+
+  /** Notes the lease at `ref` (under `refs/coord/leases/`) as corrupt. */
+  addCorrupt(ref: string): void {
+    this.corruptKeys.add(ref.slice(LEASES.length));
+  }
+
+  /** The problems of both indexes against the claims, unsorted; see {@link planIndexes}. */
+  async problems(repo: Repo, opts: PlanOptions): Promise<IndexProblem[]> {
+    const problems = [...this.duplicates];
+    for (const section of this.sections)
+      problems.push(...(await section.problems(repo, opts, this.corruptKeys)));
+    return problems;
+  }
+}
+
+/** Options of {@link planIndexes}. */
+export interface PlanOptions {
+  /** Index refs that failed to decode, left to the corrupt-record check. */
+  skipRefs: ReadonlySet<string>;
+  /** Write the blobs of the rebuilt entries (the `--fix` pass). */
+  writeBlobs: boolean;
+}
+
+/**
+ * Compares the branch and worktree indexes with what the leases imply (`claims`, gathered from every
+ * lease). Index entries are derived data, so the leases win: an entry no holding lease implies is an
+ * orphan (deleted by the fix), one whose content differs from the lease's is a mismatch (rewritten),
+ * one a holding lease implies but that is absent is missing (created). Entries that fail to decode
+ * are left to the corrupt-record check (`skipRefs`), and entries whose lease is itself corrupt are
+ * left alone.
+ *
+ * Blobs for the fixes are written only when `writeBlobs` is set (the `--fix` pass).
+ *
+ * @returns the problems sorted by ref (several for one ref in the order found: duplicate claims first).
+ */
+export async function planIndexes(
+  repo: Repo,
+  claims: IndexClaims,
+  opts: PlanOptions,
+): Promise<IndexProblem[]> {
+  const problems = await claims.problems(repo, opts);
   return problems.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 

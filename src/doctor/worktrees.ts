@@ -14,6 +14,35 @@ import {
 import type { Lease } from '../records/schemas.js';
 import { git } from '../refs/git.js';
 
+/** The fields of a lease the worktree checks read. */
+export type WorktreeLease = Pick<Lease, 'key' | 'state' | 'branch' | 'outcome' | 'closedAt'>;
+
+/**
+ * The leases of one host that name a worktree, by the worktree's real path, gathered one lease at a
+ * time ({@link WorktreeClaims.add}) and kept as their {@link WorktreeLease} fields only: per path the
+ * holding lease (the last one added) and the closed lease closed last (the first one added on a tie).
+ */
+export class WorktreeClaims {
+  /** Leases holding their worktree (not closed), by real path. */
+  readonly holding = new Map<string, WorktreeLease>();
+  /** Closed leases, by real path. */
+  readonly closed = new Map<string, WorktreeLease>();
+
+  /** @param host the host whose leases are gathered (others are skipped). */
+  constructor(private readonly host: string) {}
+
+  /** Keeps what the worktree checks need of `lease`, when it names a worktree on this host. */
+  add(lease: Lease): void {
+    if (!lease.worktree || lease.worktree.host !== this.host) return;
+    const path = realish(lease.worktree.path);
+    const { key, state, branch, outcome, closedAt } = lease;
+    const kept = { key, state, branch, outcome, closedAt };
+    if (holdsIndex(lease)) this.holding.set(path, kept);
+    else if (!this.closed.has(path) || (this.closed.get(path)!.closedAt ?? '') < (closedAt ?? ''))
+      this.closed.set(path, kept);
+  }
+}
+
 /** One worktree problem (the shape of a doctor problem). */
 export interface WorktreeProblem {
   kind: 'orphan-worktree' | 'missing-worktree';
@@ -55,13 +84,12 @@ export interface WorktreeFindings {
  *   `release` keeps its worktree on purpose; `git coord cleanup` removes it once it is clean and merged.
  *
  * A bare repository has no worktrees directory: only leases naming missing directories are checked.
+ *
+ * @param claims the leases of this host naming a worktree ({@link WorktreeClaims}).
  */
-export function worktreeProblems(
-  ctx: LeaseContext,
-  leases: readonly Lease[],
-  fix: boolean,
-): WorktreeFindings {
-  const { repo, config, host } = ctx;
+export function worktreeProblems(ctx: LeaseContext, claims: WorktreeClaims, fix: boolean): WorktreeFindings {
+  const { repo, config } = ctx;
+  const { holding, closed } = claims;
   const mainTop = mainTopOf(repo);
   const cwd = gitCwd(repo, mainTop);
   const registered = listWorktrees(cwd).filter(
@@ -69,16 +97,6 @@ export function worktreeProblems(
   );
   const wtDir = mainTop ? realish(join(mainTop, config.worktreeDir)) : null;
   const inDir = (p: string) => wtDir !== null && insideOf(wtDir, p) !== null;
-
-  /** Leases of this host naming a worktree, by real path: holding ones and closed ones separately. */
-  const holding = new Map<string, Lease>();
-  const closed = new Map<string, Lease>();
-  for (const l of leases) {
-    if (!l.worktree || l.worktree.host !== host) continue;
-    const p = realish(l.worktree.path);
-    if (holdsIndex(l)) holding.set(p, l);
-    else if (!closed.has(p) || (closed.get(p)!.closedAt ?? '') < (l.closedAt ?? '')) closed.set(p, l);
-  }
 
   const out: WorktreeProblem[] = [];
   const kept: KeptWorktree[] = [];
@@ -118,7 +136,7 @@ function branchName(w: GitWorktree): string {
 }
 
 /** What the holder of a lease naming a vanished worktree does next. */
-function leaseNext(lease: Lease): string {
+function leaseNext(lease: WorktreeLease): string {
   const branch = lease.branch ? ` (branch ${lease.branch} and its commits are kept)` : '';
   return lease.state === 'open'
     ? `its holder ends the lease (\`git coord release ${lease.key}\`) and claims it again to re-create the worktree${branch}`
@@ -129,7 +147,7 @@ function missingRegistered(
   cwd: string,
   w: GitWorktree,
   path: string,
-  lease: Lease | null,
+  lease: WorktreeLease | null,
   fix: boolean,
 ): WorktreeProblem {
   let message = `git still registers a worktree at ${path} on ${branchName(w)}, but its directory is gone`;
@@ -175,7 +193,12 @@ function orphan(w: GitWorktree, path: string, link: readonly string[]): Worktree
   };
 }
 
-function keptWorktree(w: GitWorktree, path: string, closed: Lease, link: readonly string[]): KeptWorktree {
+function keptWorktree(
+  w: GitWorktree,
+  path: string,
+  closed: WorktreeLease,
+  link: readonly string[],
+): KeptWorktree {
   return {
     kind: 'kept-worktree',
     path,
