@@ -1,4 +1,4 @@
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { sleepSync } from '../refs/lock.js';
 
 /**
@@ -52,12 +52,15 @@ export function writeErr(text: string): void {
 
 /**
  * True when fd `fd` is a terminal (isatty(3)). Only a character device can be one, so pipes and files
- * are answered by one fstat; node's `tty` module (which loads `net`) is asked only for a character
- * device (a terminal, `/dev/null`).
+ * are answered by one fstat, and `/dev/null` (a character device, never a terminal: `git coord list
+ * > /dev/null`) by a stat of it; node's `tty` module (which loads `net` and `stream`, ~5 ms) is asked
+ * only for another character device.
  */
 export function isTerminal(fd: 1 | 2): boolean {
   try {
-    if (!fstatSync(fd).isCharacterDevice()) return false;
+    const st = fstatSync(fd);
+    if (!st.isCharacterDevice() || st.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev)
+      return false;
   } catch {
     return false; // closed
   }

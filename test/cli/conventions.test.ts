@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchLease } from '../../bench/lease.js';
@@ -172,6 +172,27 @@ describe('standard output without node stdio streams (issue 12: src/cli/stdio.ts
     expect(res.code).toBe(0);
     expect(readFileSync(file, 'utf8')).toMatch(/^key\s+k\n/);
     expect(readFileSync(file, 'utf8')).not.toContain('\x1b[');
+  });
+
+  it("output to /dev/null is no terminal and does not load node's tty module (nor net)", async () => {
+    const dir = makeCoordRepo();
+    await expectExit(dir, ['claim', 'k', '--no-worktree'], 0);
+    // Preloaded into the CLI's process: at exit, which of those modules node loaded, on fd 2.
+    const probe = join(tempDir('coord-probe-'), 'probe.cjs');
+    writeFileSync(
+      probe,
+      "process.on('exit', () => require('node:fs').writeSync(2, '\\nloaded:' + " +
+        "['tty', 'net'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)).join(',')));\n",
+    );
+    const script = (target: string) => `node -r '${probe}' '${cliPath()}' show k > ${target}`;
+    const env = { ...GIT_ENV, NO_COLOR: undefined, COORD_HOLDER: 'me' };
+    const devNull = await run('bash', ['-c', script('/dev/null')], { cwd: dir, env });
+    expect(devNull.code).toBe(0);
+    expect(devNull.stderr.trim().split('\n').pop()).toBe('loaded:');
+    // The probe can see the modules: on a terminal, tty is asked (and loads net).
+    const tty = await run('script', ['-qec', script('/dev/tty'), '/dev/null'], { cwd: dir, env });
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/loaded:tty,net/);
   });
 
   it('an error on a terminal is one coloured line on stderr with exit 2, help is wrapped to the terminal (at most 110 columns)', async () => {
