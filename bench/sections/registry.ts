@@ -86,23 +86,36 @@ function exitSignal(c: ReturnType<typeof spawn>): Promise<NodeJS.Signals | null>
   );
 }
 
-/** A table row for one approach. */
+/** The median of `values`. */
+const median = (values: number[]) => percentile(values, 50);
+
+/** One trial's outcome: the final count and the trial. */
+interface Outcome {
+  final: number;
+  trial: Trial;
+}
+
+/**
+ * A table row for one approach from its trials (one, or several rounds): counts summed, wall time
+ * and ops/s the median trial's.
+ */
 function row(
   approach: string,
-  final: number,
-  trial: Trial,
+  runs: Outcome[],
   target = '—',
   verdict = '—',
-  attempted = WRITERS * UPDATES,
+  attemptedPerRun = WRITERS * UPDATES,
 ): Array<string | number> {
+  const attempted = runs.length * attemptedPerRun;
+  const final = runs.reduce((a, r) => a + r.final, 0);
   return [
     approach,
     WRITERS,
     attempted,
     final,
     attempted - final,
-    Math.round(trial.wallMs),
-    opsPerSecond(final, trial),
+    Math.round(median(runs.map((r) => r.trial.wallMs))),
+    median(runs.map((r) => opsPerSecond(r.final, r.trial))),
     target,
     verdict,
   ];
@@ -112,9 +125,6 @@ const opsPerSecond = (final: number, trial: Trial) => Math.round(final / (trial.
 
 /** The killed writer of the kill trial stops at this update (it SIGKILLs itself holding the write lock). */
 const KILL_AT = 50;
-
-/** The median of `values`. */
-const median = (values: number[]) => percentile(values, 50);
 
 /**
  * What one ref update costs the file system alone, as git's protocol does it: create `<ref>.lock`
@@ -139,11 +149,7 @@ function refUpdateFloor(dir: string): { median: number; mean: number } {
   return { median: median(times), mean: times.reduce((x, y) => x + y, 0) / times.length };
 }
 
-async function gitCoordTrial(
-  dir: string,
-  mode: 'locked' | 'optimistic',
-  kill = false,
-): Promise<{ final: number; trial: Trial }> {
+async function gitCoordTrial(dir: string, mode: 'locked' | 'optimistic', kill = false): Promise<Outcome> {
   git(['init', '-q', dir], { cwd: ROOT });
   const repo = discoverRepo(dir);
   const ref = 'refs/coord/leases/bench';
@@ -157,7 +163,7 @@ async function gitCoordTrial(
   return { final: end!.record.revision - 1, trial };
 }
 
-async function jsonTrial(dir: string, script: string): Promise<{ final: number; trial: Trial }> {
+async function jsonTrial(dir: string, script: string): Promise<Outcome> {
   const file = join(dir, 'registry.json');
   writeFileSync(file, '{"count":0}\n');
   const trial = await runWriters(script, [file, String(UPDATES)]);
@@ -169,7 +175,7 @@ function hasSqliteCli(): boolean {
   return spawnSync('sqlite3', ['-version'], { encoding: 'utf8' }).status === 0;
 }
 
-async function sqliteTrial(dir: string): Promise<{ final: number; trial: Trial }> {
+async function sqliteTrial(dir: string): Promise<Outcome> {
   const db = join(dir, 'registry.db');
   const setup =
     'PRAGMA journal_mode=WAL; CREATE TABLE registry (id INTEGER PRIMARY KEY, count INTEGER NOT NULL); INSERT INTO registry VALUES (1, 0);';
@@ -183,8 +189,8 @@ async function sqliteTrial(dir: string): Promise<{ final: number; trial: Trial }
 
 /** The target comparison: `ROUNDS` interleaved rounds of git-coord (write lock + CAS) and SQLite, each in a fresh directory under `base`. */
 async function targetRounds(base: string, sqlite: boolean) {
-  const coord: Array<{ final: number; trial: Trial }> = [];
-  const lite: Array<{ final: number; trial: Trial }> = [];
+  const coord: Outcome[] = [];
+  const lite: Outcome[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     coord.push(await gitCoordTrial(join(base, `repo-${r}`), 'locked'));
     if (sqlite) lite.push(await sqliteTrial(mkdtempSync(join(base, 'sqlite-'))));
@@ -207,26 +213,6 @@ export default async function registry(): Promise<BenchSection> {
     const locked = await jsonTrial(mkdtempSync(join(base, 'lock-')), 'json-lock-writer.ts');
     const sum = (t: Trial, f: keyof WriterResult) => t.results.reduce((a, r) => a + (r?.[f] ?? 0), 0);
     const killAttempted = (WRITERS - 1) * UPDATES + KILL_AT;
-    const roundsRow = (
-      approach: string,
-      runs: Array<{ final: number; trial: Trial }>,
-      target = '—',
-      verdict = '—',
-    ) => {
-      const final = runs.reduce((a, r) => a + r.final, 0);
-      const attempted = runs.length * WRITERS * UPDATES;
-      return [
-        approach,
-        WRITERS,
-        attempted,
-        final,
-        attempted - final,
-        Math.round(median(runs.map((r) => r.trial.wallMs))),
-        median(runs.map((r) => opsPerSecond(r.final, r.trial))),
-        target,
-        verdict,
-      ];
-    };
     // Each round's git-coord trial is compared with the SQLite trial run right after it (same machine
     // state); the verdict takes the median of those ratios.
     const ratio = median(
@@ -252,7 +238,7 @@ export default async function registry(): Promise<BenchSection> {
         'verdict',
       ],
       rows: [
-        roundsRow(
+        row(
           `git-coord: lease write lock, then CAS on refs/coord (as lease writes run); median of ${ROUNDS} rounds`,
           target.coord,
           '>= 0.5× SQLite ops/s, 0 lost',
@@ -260,24 +246,19 @@ export default async function registry(): Promise<BenchSection> {
             ? `${ratio >= 0.5 && coordLost === 0 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×, ${coordLost} lost)`
             : 'not measured (no sqlite3)',
         ),
-        row(
-          'git-coord: CAS only, lost CAS retried (no write lock)',
-          optimisticOnly.final,
-          optimisticOnly.trial,
-        ),
+        row('git-coord: CAS only, lost CAS retried (no write lock)', [optimisticOnly]),
         row(
           `git-coord: write lock + CAS, writer 1 SIGKILLed holding the write lock at update ${KILL_AT + 1}`,
-          killed.final,
-          killed.trial,
+          [killed],
           '0 lost, nobody stuck',
           killed.final === killAttempted ? 'met' : 'NOT met',
           killAttempted,
         ),
-        row('JSON file, tmp + rename', rename.final, rename.trial),
-        row('JSON file + O_EXCL lock file', locked.final, locked.trial),
+        row('JSON file, tmp + rename', [rename]),
+        row('JSON file + O_EXCL lock file', [locked]),
         ...(haveSqlite
           ? [
-              roundsRow(
+              row(
                 `SQLite ${sqliteVersion} table (sqlite3 CLI, BEGIN IMMEDIATE, WAL); median of ${ROUNDS} rounds`,
                 target.lite,
               ),
