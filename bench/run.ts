@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { removeScratchDirs } from './scratch.js';
 import { type BenchSectionRunner, renderSection } from './table.js';
 
 const dir = join(import.meta.dirname, 'sections');
@@ -20,7 +21,11 @@ console.log(
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
     `${process.platform} ${process.arch}, node ${process.version}, ${gitVersion}; ${new Date().toISOString()}\n`,
 );
-for (const name of names) {
-  const mod = (await import(join(dir, `${name}.ts`))) as { default: BenchSectionRunner };
-  console.log(renderSection(await mod.default()));
+try {
+  for (const name of names) {
+    const mod = (await import(join(dir, `${name}.ts`))) as { default: BenchSectionRunner };
+    console.log(renderSection(await mod.default()));
+  }
+} finally {
+  removeScratchDirs(); // at the end, not per section: see bench/scratch.ts
 }

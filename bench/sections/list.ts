@@ -7,13 +7,13 @@
  * Targets (issue 12): each <= 1.5x that for-each-ref and <= 64 MiB peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeaseType } from '../../src/records/schemas.js';
 import { writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git, RefTransaction } from '../../src/refs/index.js';
 import { benchLease } from '../lease.js';
+import { scratchDir } from '../scratch.js';
 import { type BenchSection, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -101,60 +101,56 @@ function row(label: string, n: number, r: Measured, ref?: Measured): Array<strin
 
 export default async function list(): Promise<BenchSection> {
   if (!existsSync('/usr/bin/time')) throw new Error('bench list needs GNU time at /usr/bin/time');
-  const base = mkdtempSync(join(tmpdir(), 'coord-bench-list-'));
-  try {
-    const rows: Array<Array<string | number>> = [];
-    const bare = measure([process.execPath, '-e', '0'], base);
-    rows.push(['`node -e 0` (reference)', '—', bare.ms, (bare.rssKiB / 1024).toFixed(1), '—', '—', '—', '—']);
-    for (const n of SIZES) {
-      const dir = seed(base, n);
-      const r = measure([process.execPath, CLI, 'list', '--json'], dir);
-      const listed = (JSON.parse(r.stdout) as { leases: unknown[] }).leases.length;
-      if (listed !== n) throw new Error(`list --json returned ${listed} leases, expected ${n}`);
-      if (n !== SIZES.at(-1)) {
-        rows.push(row('`git-coord list --json`', n, r));
-        continue;
-      }
-      for (const layout of ['loose', 'after `git gc`']) {
-        if (layout !== 'loose') git(['gc', '-q'], { cwd: dir });
-        const [ref, ...cmds] = measureAll(
-          [
-            { args: ['git', 'for-each-ref', '--format=%(objectname) %(contents)', 'refs/coord/leases'] },
-            { args: [process.execPath, CLI, 'list', '--json'] },
-            { args: [process.execPath, CLI, 'list'] },
-            { args: [process.execPath, CLI, 'report'], ok: [0, 4] },
-            { args: [process.execPath, CLI, 'doctor', '--json'], ok: [0, 1] },
-          ],
-          dir,
-        );
-        const names = ['`list --json`', '`list`', '`report`', '`doctor --json`'];
-        rows.push(row(`\`git for-each-ref … %(contents)\` (reference), ${layout}`, n, ref!));
-        for (const [i, c] of cmds.entries())
-          rows.push(row(`\`git-coord ${names[i]!.slice(1)}, ${layout}`, n, c, ref));
-      }
+  const base = scratchDir('list');
+  const rows: Array<Array<string | number>> = [];
+  const bare = measure([process.execPath, '-e', '0'], base);
+  rows.push(['`node -e 0` (reference)', '—', bare.ms, (bare.rssKiB / 1024).toFixed(1), '—', '—', '—', '—']);
+  for (const n of SIZES) {
+    const dir = seed(base, n);
+    const r = measure([process.execPath, CLI, 'list', '--json'], dir);
+    const listed = (JSON.parse(r.stdout) as { leases: unknown[] }).leases.length;
+    if (listed !== n) throw new Error(`list --json returned ${listed} leases, expected ${n}`);
+    if (n !== SIZES.at(-1)) {
+      rows.push(row('`git-coord list --json`', n, r));
+      continue;
     }
-    return {
-      title: '`list --json` at 10 / 1,000 / 10,000 leases: wall time and peak memory',
-      columns: [
-        'command',
-        'leases',
-        'median wall ms',
-        'peak RSS MiB',
-        'stdout KiB',
-        'ratio',
-        'target',
-        'verdict',
-      ],
-      rows,
-      notes: [
-        `Cold process each time, median of ${RUNS} runs (at 10,000 the commands interleaved round-robin); ` +
-          'peak RSS = max of GNU time %M over the runs. Ratio = median wall time over the for-each-ref reference ' +
-          'of the same layout.',
-        'Leases are open records with no pid (liveness by TTL), stored as loose refs pointing at loose blobs, ' +
-          'as claims leave them before any `git pack-refs` / `git gc`; the `after git gc` rows pack refs and objects.',
-      ],
-    };
-  } finally {
-    rmSync(base, { recursive: true, force: true });
+    for (const layout of ['loose', 'after `git gc`']) {
+      if (layout !== 'loose') git(['gc', '-q'], { cwd: dir });
+      const [ref, ...cmds] = measureAll(
+        [
+          { args: ['git', 'for-each-ref', '--format=%(objectname) %(contents)', 'refs/coord/leases'] },
+          { args: [process.execPath, CLI, 'list', '--json'] },
+          { args: [process.execPath, CLI, 'list'] },
+          { args: [process.execPath, CLI, 'report'], ok: [0, 4] },
+          { args: [process.execPath, CLI, 'doctor', '--json'], ok: [0, 1] },
+        ],
+        dir,
+      );
+      const names = ['`list --json`', '`list`', '`report`', '`doctor --json`'];
+      rows.push(row(`\`git for-each-ref … %(contents)\` (reference), ${layout}`, n, ref!));
+      for (const [i, c] of cmds.entries())
+        rows.push(row(`\`git-coord ${names[i]!.slice(1)}, ${layout}`, n, c, ref));
+    }
   }
+  return {
+    title: '`list --json` at 10 / 1,000 / 10,000 leases: wall time and peak memory',
+    columns: [
+      'command',
+      'leases',
+      'median wall ms',
+      'peak RSS MiB',
+      'stdout KiB',
+      'ratio',
+      'target',
+      'verdict',
+    ],
+    rows,
+    notes: [
+      `Cold process each time, median of ${RUNS} runs (at 10,000 the commands interleaved round-robin); ` +
+        'peak RSS = max of GNU time %M over the runs. Ratio = median wall time over the for-each-ref reference ' +
+        'of the same layout.',
+      'Leases are open records with no pid (liveness by TTL), stored as loose refs pointing at loose blobs, ' +
+        'as claims leave them before any `git pack-refs` / `git gc`; the `after git gc` rows pack refs and objects.',
+    ],
+  };
 }

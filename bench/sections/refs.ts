@@ -7,8 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LeaseType } from '../../src/records/schemas.js';
@@ -23,6 +22,7 @@ import {
   writeBlob,
 } from '../../src/refs/index.js';
 import { sampleLease } from '../../test/records/sample.js';
+import { scratchDir } from '../scratch.js';
 import { type BenchSection, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -43,7 +43,7 @@ function gitIn(cwd: string, args: string[], input?: string): string {
 }
 
 function freshRepo(): { dir: string; repo: Repo } {
-  const dir = mkdtempSync(join(tmpdir(), 'coord-bench-refs-'));
+  const dir = scratchDir('refs');
   gitIn(dir, ['init', '-q', '-b', 'main']);
   gitIn(dir, ['commit', '-q', '--allow-empty', '-m', 'init']);
   return { dir, repo: discoverRepo(dir) };
@@ -130,23 +130,19 @@ interface Contended {
 
 async function contendedOurs(): Promise<Contended> {
   const { dir, repo } = freshRepo();
-  try {
-    const ref = 'refs/coord/leases/counter';
-    new RefTransaction(repo)
-      .create(ref, writeRecord(repo, LeaseType, sampleLease({ key: 'counter' })))
-      .commit();
-    const { wallMs, lines } = await race(
-      process.execPath,
-      ['--import', 'tsx', CAS_WORKER, 'increment', dir, ref, String(PER_PROC)],
-      ROOT,
-    );
-    const attempts = lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0);
-    const applied = (await readRecord(repo, ref, LeaseType))!.record.revision - 1;
-    const total = PROCS * PER_PROC;
-    return { opsPerSec: (applied / wallMs) * 1000, lost: total - applied, attempts, wallMs };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const ref = 'refs/coord/leases/counter';
+  new RefTransaction(repo)
+    .create(ref, writeRecord(repo, LeaseType, sampleLease({ key: 'counter' })))
+    .commit();
+  const { wallMs, lines } = await race(
+    process.execPath,
+    ['--import', 'tsx', CAS_WORKER, 'increment', dir, ref, String(PER_PROC)],
+    ROOT,
+  );
+  const attempts = lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  const applied = (await readRecord(repo, ref, LeaseType))!.record.revision - 1;
+  const total = PROCS * PER_PROC;
+  return { opsPerSec: (applied / wallMs) * 1000, lost: total - applied, attempts, wallMs };
 }
 
 /**
@@ -156,73 +152,65 @@ async function contendedOurs(): Promise<Contended> {
  */
 async function contendedGit(): Promise<Contended> {
   const { dir, repo } = freshRepo();
-  try {
-    const ref = 'refs/coord/counter';
-    const total = PROCS * PER_PROC;
-    const chain = Array.from({ length: total + 1 }, (_, i) => writeBlob(repo, Buffer.from(`{"n":${i}}\n`)));
-    const index = new Map(chain.map((oid, i) => [oid, i]));
-    const map = `${dir}.map`;
-    writeFileSync(
-      map,
-      `${chain
-        .slice(0, -1)
-        .map((o, i) => `${o} ${chain[i + 1]}`)
-        .join('\n')}\n`,
-    );
-    new RefTransaction(repo).create(ref, chain[0]!).commit();
-    const script = `declare -A NEXT; while read a b; do NEXT[$a]=$b; done < "${map}"
+  const ref = 'refs/coord/counter';
+  const total = PROCS * PER_PROC;
+  const chain = Array.from({ length: total + 1 }, (_, i) => writeBlob(repo, Buffer.from(`{"n":${i}}\n`)));
+  const index = new Map(chain.map((oid, i) => [oid, i]));
+  const map = `${dir}.map`;
+  writeFileSync(
+    map,
+    `${chain
+      .slice(0, -1)
+      .map((o, i) => `${o} ${chain[i + 1]}`)
+      .join('\n')}\n`,
+  );
+  new RefTransaction(repo).create(ref, chain[0]!).commit();
+  const script = `declare -A NEXT; while read a b; do NEXT[$a]=$b; done < "${map}"
 echo ready; read go; done_=0; tries=0
 while [ $done_ -lt ${PER_PROC} ]; do
   tries=$((tries+1)); cur=$(git rev-parse ${ref})
   if git -c core.warnAmbiguousRefs=false update-ref ${ref} \${NEXT[$cur]} $cur 2>/dev/null; then done_=$((done_+1)); fi
 done
 echo "ok $tries"`;
-    const { wallMs, lines } = await race('bash', ['-c', script], dir);
-    rmSync(map, { force: true });
-    const attempts = lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0);
-    const applied = index.get(readRef(repo, ref)!)!;
-    return { opsPerSec: (applied / wallMs) * 1000, lost: total - applied, attempts, wallMs };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { wallMs, lines } = await race('bash', ['-c', script], dir);
+  rmSync(map, { force: true });
+  const attempts = lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  const applied = index.get(readRef(repo, ref)!)!;
+  return { opsPerSec: (applied / wallMs) * 1000, lost: total - applied, attempts, wallMs };
 }
 
 /** Listing `n` refs under refs/coord/, loose then packed: median ms of in-process vs git. */
 function listing(n: number): Array<{ label: string; ours: number; git: number }> {
   const { dir, repo } = freshRepo();
-  try {
-    const oid = writeBlob(repo, Buffer.from('{}\n'));
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(`create refs/coord/leases/k${String(i).padStart(5, '0')} ${oid}`);
-    gitIn(dir, ['update-ref', '--stdin'], `${lines.join('\n')}\n`);
-    const rows: Array<{ label: string; ours: number; git: number }> = [];
-    for (const layout of ['loose', 'packed']) {
-      if (layout === 'packed') gitIn(dir, ['pack-refs', '--all']);
-      const runs = n >= 10_000 ? 15 : 40;
-      const ours: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const t0 = performance.now();
-        const got = listRefs(repo, 'refs/coord/');
-        ours.push(ms(t0));
-        if (got.length !== n) throw new Error(`listRefs found ${got.length} of ${n}`);
-      }
-      const git: number[] = [];
-      for (let i = 0; i < Math.min(runs, 15); i++) {
-        const t0 = performance.now();
-        const out = gitIn(dir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/coord/']);
-        git.push(ms(t0));
-        if (out.split('\n').length !== n) throw new Error('git for-each-ref count differs');
-      }
-      rows.push({
-        label: `list ${n.toLocaleString('en')} refs, ${layout}`,
-        ours: median(ours),
-        git: median(git),
-      });
+  const oid = writeBlob(repo, Buffer.from('{}\n'));
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`create refs/coord/leases/k${String(i).padStart(5, '0')} ${oid}`);
+  gitIn(dir, ['update-ref', '--stdin'], `${lines.join('\n')}\n`);
+  const rows: Array<{ label: string; ours: number; git: number }> = [];
+  for (const layout of ['loose', 'packed']) {
+    if (layout === 'packed') gitIn(dir, ['pack-refs', '--all']);
+    const runs = n >= 10_000 ? 15 : 40;
+    const ours: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const got = listRefs(repo, 'refs/coord/');
+      ours.push(ms(t0));
+      if (got.length !== n) throw new Error(`listRefs found ${got.length} of ${n}`);
     }
-    return rows;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    const git: number[] = [];
+    for (let i = 0; i < Math.min(runs, 15); i++) {
+      const t0 = performance.now();
+      const out = gitIn(dir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/coord/']);
+      git.push(ms(t0));
+      if (out.split('\n').length !== n) throw new Error('git for-each-ref count differs');
+    }
+    rows.push({
+      label: `list ${n.toLocaleString('en')} refs, ${layout}`,
+      ours: median(ours),
+      git: median(git),
+    });
   }
+  return rows;
 }
 
 /**
@@ -232,50 +220,42 @@ function listing(n: number): Array<{ label: string; ours: number; git: number }>
  */
 async function packedRead(): Promise<{ ours: number; git: number; iso: number }> {
   const { dir, repo } = freshRepo();
-  try {
-    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `blob${i}`), randomBytes(1024 * 1024));
-    gitIn(dir, ['add', '.']);
-    gitIn(dir, ['commit', '-q', '-m', 'payload']);
-    const oid = writeRecord(repo, LeaseType, sampleLease());
-    new RefTransaction(repo).create('refs/coord/leases/65', oid).commit();
-    gitIn(dir, ['config', 'gc.refs/coord/*.reflogExpireUnreachable', 'never']); // see git coord doctor
-    gitIn(dir, ['gc', '-q', '--prune=now']);
-    const ours: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const t0 = performance.now();
-      await readObject(repo, oid);
-      ours.push(ms(t0));
-    }
-    const git: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      gitIn(dir, ['cat-file', '-p', oid]);
-      git.push(ms(t0));
-    }
-    const iso = await import('isomorphic-git');
-    const fs = await import('node:fs');
-    const isoMs: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await iso.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content', cache: {} });
-      isoMs.push(ms(t0));
-    }
-    return { ours: median(ours), git: median(git), iso: median(isoMs) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < 100; i++) writeFileSync(join(dir, `blob${i}`), randomBytes(1024 * 1024));
+  gitIn(dir, ['add', '.']);
+  gitIn(dir, ['commit', '-q', '-m', 'payload']);
+  const oid = writeRecord(repo, LeaseType, sampleLease());
+  new RefTransaction(repo).create('refs/coord/leases/65', oid).commit();
+  gitIn(dir, ['config', 'gc.refs/coord/*.reflogExpireUnreachable', 'never']); // see git coord doctor
+  gitIn(dir, ['gc', '-q', '--prune=now']);
+  const ours: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t0 = performance.now();
+    await readObject(repo, oid);
+    ours.push(ms(t0));
   }
+  const git: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    gitIn(dir, ['cat-file', '-p', oid]);
+    git.push(ms(t0));
+  }
+  const iso = await import('isomorphic-git');
+  const fs = await import('node:fs');
+  const isoMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await iso.readObject({ fs, gitdir: repo.commonDir, oid, format: 'content', cache: {} });
+    isoMs.push(ms(t0));
+  }
+  return { ours: median(ours), git: median(git), iso: median(isoMs) };
 }
 
 export default async function refs(): Promise<BenchSection> {
   const { dir, repo } = freshRepo();
   let cas: ReturnType<typeof casLatency>;
   let record: number[];
-  try {
-    cas = casLatency(repo, dir);
-    record = await recordUpdateLatency(repo);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  cas = casLatency(repo, dir);
+  record = await recordUpdateLatency(repo);
   const ours = await contendedOurs();
   const theirs = await contendedGit();
   const list = [...listing(1000), ...listing(10_000)];

@@ -14,13 +14,13 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LeaseType } from '../../src/records/schemas.js';
 import { readRecord, writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git, RefTransaction } from '../../src/refs/index.js';
 import { benchLease } from '../lease.js';
+import { scratchDir } from '../scratch.js';
 import { type BenchSection, percentile } from '../table.js';
 import type { WriterResult } from '../workers/barrier.js';
 
@@ -203,93 +203,89 @@ export default async function registry(): Promise<BenchSection> {
   const sqliteVersion = haveSqlite
     ? execFileSync('sqlite3', ['-version'], { encoding: 'utf8' }).split(' ')[0]
     : null;
-  const base = mkdtempSync(join(tmpdir(), 'coord-bench-registry-'));
-  try {
-    const floor = refUpdateFloor(base);
-    const target = await targetRounds(base, haveSqlite);
-    const optimisticOnly = await gitCoordTrial(join(base, 'repo-optimistic'), 'optimistic');
-    const killed = await gitCoordTrial(join(base, 'repo-kill'), 'locked', true);
-    const rename = await jsonTrial(mkdtempSync(join(base, 'rename-')), 'json-rename-writer.ts');
-    const locked = await jsonTrial(mkdtempSync(join(base, 'lock-')), 'json-lock-writer.ts');
-    const sum = (t: Trial, f: keyof WriterResult) => t.results.reduce((a, r) => a + (r?.[f] ?? 0), 0);
-    const killAttempted = (WRITERS - 1) * UPDATES + KILL_AT;
-    // Each round's git-coord trial is compared with the SQLite trial run right after it (same machine
-    // state); the verdict takes the median of those ratios.
-    const ratio = median(
-      target.coord.map(
-        (c, r) => opsPerSecond(c.final, c.trial) / opsPerSecond(target.lite[r]!.final, target.lite[r]!.trial),
-      ),
-    );
-    const coordLost = target.coord.reduce((a, r) => a + WRITERS * UPDATES - r.final, 0);
-    const allCoord = target.coord.map((r) => r.trial);
-    const allLite = target.lite.map((r) => r.trial);
-    const total = (trials: Trial[], f: keyof WriterResult) => trials.reduce((a, t) => a + sum(t, f), 0);
-    return {
-      title: `Registry: ${WRITERS} concurrent writers × ${UPDATES} updates — lost updates and throughput`,
-      columns: [
-        'approach',
-        'writers',
-        'updates attempted',
-        'final count',
-        'lost',
-        'wall ms',
-        'ops/s',
-        'target',
-        'verdict',
-      ],
-      rows: [
-        row(
-          `git-coord: lease write lock, then CAS on refs/coord (as lease writes run); median of ${ROUNDS} rounds`,
-          target.coord,
-          '>= 0.5× SQLite ops/s, 0 lost',
-          haveSqlite
-            ? `${ratio >= 0.5 && coordLost === 0 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×, ${coordLost} lost)`
-            : 'not measured (no sqlite3)',
-        ),
-        row('git-coord: CAS only, lost CAS retried (no write lock)', [optimisticOnly]),
-        row(
-          `git-coord: write lock + CAS, writer 1 SIGKILLed holding the write lock at update ${KILL_AT + 1}`,
-          [killed],
-          '0 lost, nobody stuck',
-          killed.final === killAttempted ? 'met' : 'NOT met',
-          killAttempted,
-        ),
-        row('JSON file, tmp + rename', [rename]),
-        row('JSON file + O_EXCL lock file', [locked]),
-        ...(haveSqlite
-          ? [
-              row(
-                `SQLite ${sqliteVersion} table (sqlite3 CLI, BEGIN IMMEDIATE, WAL); median of ${ROUNDS} rounds`,
-                target.lite,
-              ),
-            ]
-          : []),
-      ],
-      notes: [
-        'Each writer is a real process (`node --import tsx bench/workers/<writer>.ts`) doing read → +1 → write ' +
-          'of one shared counter; all start together behind a stdin barrier, so process start-up is not timed. ' +
-          'wall ms = from `go` to the last writer reporting; ops/s = final count / wall time.',
-        `The target comparison runs ${ROUNDS} rounds, git-coord and SQLite interleaved, each in a fresh repository or ` +
-          "database; the rows show the median round (ops/s) and all rounds' counts, the verdict the median of the rounds' ratios. One git-coord update needs two new " +
-          "files (the object's temp file, the ref's `.lock`) and frees one (the ref's old file, replaced by rename); SQLite's " +
-          `WAL needs none. That part alone, measured here (500 × O_EXCL create, write, rename over a ref): median ` +
-          `${floor.median.toFixed(0)} µs, mean ${floor.mean.toFixed(0)} µs a ref update.`,
-        `git-coord with the write lock: ${total(allCoord, 'retries')} CAS retries over all rounds; without it: ` +
-          `${sum(optimisticOnly.trial, 'retries')}; updates given up: ${total(allCoord, 'gaveUp')} and ` +
-          `${sum(optimisticOnly.trial, 'gaveUp')} (CasLostError after the 5 s retry budget; counted as lost, never silently).`,
-        `Kill trial: writer 1 applies ${KILL_AT} updates, then kills itself with SIGKILL holding the lease's write lock; ` +
-          `the next writer finds its pid gone and breaks the lock at once (src/leases/write-lock.ts), so the other ` +
-          `${WRITERS - 1} writers finish all their updates: updates attempted = ${killAttempted}.`,
-        `O_EXCL lock file: ${sum(locked.trial, 'retries')} busy-lock retries (1–2 ms sleeps). ` +
-          'Correct while all writers live; a writer killed holding the lock blocks everyone until the file is removed by hand.',
+  const base = scratchDir('registry');
+  const floor = refUpdateFloor(base);
+  const target = await targetRounds(base, haveSqlite);
+  const optimisticOnly = await gitCoordTrial(join(base, 'repo-optimistic'), 'optimistic');
+  const killed = await gitCoordTrial(join(base, 'repo-kill'), 'locked', true);
+  const rename = await jsonTrial(mkdtempSync(join(base, 'rename-')), 'json-rename-writer.ts');
+  const locked = await jsonTrial(mkdtempSync(join(base, 'lock-')), 'json-lock-writer.ts');
+  const sum = (t: Trial, f: keyof WriterResult) => t.results.reduce((a, r) => a + (r?.[f] ?? 0), 0);
+  const killAttempted = (WRITERS - 1) * UPDATES + KILL_AT;
+  // Each round's git-coord trial is compared with the SQLite trial run right after it (same machine
+  // state); the verdict takes the median of those ratios.
+  const ratio = median(
+    target.coord.map(
+      (c, r) => opsPerSecond(c.final, c.trial) / opsPerSecond(target.lite[r]!.final, target.lite[r]!.trial),
+    ),
+  );
+  const coordLost = target.coord.reduce((a, r) => a + WRITERS * UPDATES - r.final, 0);
+  const allCoord = target.coord.map((r) => r.trial);
+  const allLite = target.lite.map((r) => r.trial);
+  const total = (trials: Trial[], f: keyof WriterResult) => trials.reduce((a, t) => a + sum(t, f), 0);
+  return {
+    title: `Registry: ${WRITERS} concurrent writers × ${UPDATES} updates — lost updates and throughput`,
+    columns: [
+      'approach',
+      'writers',
+      'updates attempted',
+      'final count',
+      'lost',
+      'wall ms',
+      'ops/s',
+      'target',
+      'verdict',
+    ],
+    rows: [
+      row(
+        `git-coord: lease write lock, then CAS on refs/coord (as lease writes run); median of ${ROUNDS} rounds`,
+        target.coord,
+        '>= 0.5× SQLite ops/s, 0 lost',
         haveSqlite
-          ? `SQLite: node 20 has no \`node:sqlite\`, so each writer drives the system \`sqlite3\` shell over a pipe ` +
-            `(one long-lived shell per writer; ${total(allLite, 'gaveUp')} updates failed with SQLITE_BUSY after the 5 s timeout). ` +
-            'Single host only: the database cannot be shared through a git remote.'
-          : 'SQLite was not measured: node 20 has no `node:sqlite`, no `sqlite3` shell is on PATH, and no packages are installed for the benchmark.',
-      ],
-    };
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+          ? `${ratio >= 0.5 && coordLost === 0 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×, ${coordLost} lost)`
+          : 'not measured (no sqlite3)',
+      ),
+      row('git-coord: CAS only, lost CAS retried (no write lock)', [optimisticOnly]),
+      row(
+        `git-coord: write lock + CAS, writer 1 SIGKILLed holding the write lock at update ${KILL_AT + 1}`,
+        [killed],
+        '0 lost, nobody stuck',
+        killed.final === killAttempted ? 'met' : 'NOT met',
+        killAttempted,
+      ),
+      row('JSON file, tmp + rename', [rename]),
+      row('JSON file + O_EXCL lock file', [locked]),
+      ...(haveSqlite
+        ? [
+            row(
+              `SQLite ${sqliteVersion} table (sqlite3 CLI, BEGIN IMMEDIATE, WAL); median of ${ROUNDS} rounds`,
+              target.lite,
+            ),
+          ]
+        : []),
+    ],
+    notes: [
+      'Each writer is a real process (`node --import tsx bench/workers/<writer>.ts`) doing read → +1 → write ' +
+        'of one shared counter; all start together behind a stdin barrier, so process start-up is not timed. ' +
+        'wall ms = from `go` to the last writer reporting; ops/s = final count / wall time.',
+      `The target comparison runs ${ROUNDS} rounds, git-coord and SQLite interleaved, each in a fresh repository or ` +
+        "database; the rows show the median round (ops/s) and all rounds' counts, the verdict the median of the rounds' ratios. One git-coord update needs two new " +
+        "files (the object's temp file, the ref's `.lock`) and frees one (the ref's old file, replaced by rename); SQLite's " +
+        `WAL needs none. That part alone, measured here (500 × O_EXCL create, write, rename over a ref): median ` +
+        `${floor.median.toFixed(0)} µs, mean ${floor.mean.toFixed(0)} µs a ref update.`,
+      `git-coord with the write lock: ${total(allCoord, 'retries')} CAS retries over all rounds; without it: ` +
+        `${sum(optimisticOnly.trial, 'retries')}; updates given up: ${total(allCoord, 'gaveUp')} and ` +
+        `${sum(optimisticOnly.trial, 'gaveUp')} (CasLostError after the 5 s retry budget; counted as lost, never silently).`,
+      `Kill trial: writer 1 applies ${KILL_AT} updates, then kills itself with SIGKILL holding the lease's write lock; ` +
+        `the next writer finds its pid gone and breaks the lock at once (src/leases/write-lock.ts), so the other ` +
+        `${WRITERS - 1} writers finish all their updates: updates attempted = ${killAttempted}.`,
+      `O_EXCL lock file: ${sum(locked.trial, 'retries')} busy-lock retries (1–2 ms sleeps). ` +
+        'Correct while all writers live; a writer killed holding the lock blocks everyone until the file is removed by hand.',
+      haveSqlite
+        ? `SQLite: node 20 has no \`node:sqlite\`, so each writer drives the system \`sqlite3\` shell over a pipe ` +
+          `(one long-lived shell per writer; ${total(allLite, 'gaveUp')} updates failed with SQLITE_BUSY after the 5 s timeout). ` +
+          'Single host only: the database cannot be shared through a git remote.'
+        : 'SQLite was not measured: node 20 has no `node:sqlite`, no `sqlite3` shell is on PATH, and no packages are installed for the benchmark.',
+    ],
+  };
 }

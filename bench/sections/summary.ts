@@ -5,10 +5,10 @@
  * (a CAS on the lease ref), as real processes, several trials each.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { scratchDir } from '../scratch.js';
 import type { BenchSection } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -115,35 +115,31 @@ function row(approach: string, holders: number[]): Array<string | number> {
 }
 
 export default async function summary(): Promise<BenchSection> {
-  const base = mkdtempSync(join(tmpdir(), 'coord-bench-recovery-'));
-  try {
-    const pidLock = await pidLockTrials(base);
-    const takeover = await takeoverTrials(base);
-    return {
-      title: `Recovering from a dead holder: ${CONTENDERS} contenders take over at once`,
-      columns: [
-        'approach',
-        'contenders',
-        'trials',
-        'exactly 1 holder',
-        '2+ holders',
-        'no holder',
-        'max holders',
-      ],
-      rows: [
-        row('pid lock file (O_EXCL; break if the pid is dead)', pidLock),
-        row('`git-coord takeover` (CAS on the lease ref)', takeover),
-      ],
-      notes: [
-        'Each trial starts from a lock file / lease whose holder pid is dead. Pid-lock contenders are ' +
-          'long-lived processes released together per trial; each `git-coord takeover` is its own cold process.',
-        'With a pid lock file two contenders can both see the dead pid; the slower one then unlinks the lock the ' +
-          'faster one just created and creates its own: both believe they hold it.',
-        'A plain O_EXCL lock file without a pid cannot be recovered automatically at all: it blocks every ' +
-          'contender until someone removes it by hand.',
-      ],
-    };
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+  const base = scratchDir('recovery');
+  const pidLock = await pidLockTrials(base);
+  const takeover = await takeoverTrials(base);
+  return {
+    title: `Recovering from a dead holder: ${CONTENDERS} contenders take over at once`,
+    columns: [
+      'approach',
+      'contenders',
+      'trials',
+      'exactly 1 holder',
+      '2+ holders',
+      'no holder',
+      'max holders',
+    ],
+    rows: [
+      row('pid lock file (O_EXCL; break if the pid is dead)', pidLock),
+      row('`git-coord takeover` (CAS on the lease ref)', takeover),
+    ],
+    notes: [
+      'Each trial starts from a lock file / lease whose holder pid is dead. Pid-lock contenders are ' +
+        'long-lived processes released together per trial; each `git-coord takeover` is its own cold process.',
+      'With a pid lock file two contenders can both see the dead pid; the slower one then unlinks the lock the ' +
+        'faster one just created and creates its own: both believe they hold it.',
+      'A plain O_EXCL lock file without a pid cannot be recovered automatically at all: it blocks every ' +
+        'contender until someone removes it by hand.',
+    ],
+  };
 }

@@ -7,13 +7,13 @@
  *   - `claim` with 10,000 lease refs on the remote against 10 (path).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRecord } from '../../src/records/codec.js';
 import { LeaseType } from '../../src/records/schemas.js';
 import { cloneRemote, type Remote, startTransport, type TransportName } from '../../test/fixtures/remotes.js';
 import { benchLease } from '../lease.js';
+import { scratchDir } from '../scratch.js';
 import { type BenchSection, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -128,7 +128,7 @@ function fillRemote(dir: string, n: number): void {
 }
 
 export default async function team(): Promise<BenchSection> {
-  const base = realpathSync(mkdtempSync(join(tmpdir(), 'coord-bench-team-')));
+  const base = realpathSync(scratchDir('team'));
   const rows: Array<Array<string | number>> = [];
   const notes: string[] = [];
   const servers = await Promise.all(
@@ -252,7 +252,6 @@ export default async function team(): Promise<BenchSection> {
     );
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(base, { recursive: true, force: true });
   }
   return {
     title: 'Team mode: writes through a real remote',
