@@ -157,3 +157,29 @@ describe('missingObjects: which of many oids the object database lacks', () => {
     }
   });
 });
+
+describe('writeBlob: loose objects as git reads them', () => {
+  it('writes blobs of every size up to the limit that git inflates byte for byte and fsck accepts', async () => {
+    const dir = makeRepo();
+    const repo = discoverRepo(dir);
+    const sizes = [0, 1, 250, 700, 4_000, 40_000, 300_000, MAX_RECORD_BYTES];
+    // Incompressible and repetitive contents: the window must see the whole object either way.
+    const contents = sizes.flatMap((n) => [
+      Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 3)) % 251)),
+      Buffer.alloc(n, 'abc'),
+    ]);
+    for (const content of contents) {
+      const oid = writeBlob(repo, content);
+      expect(oid).toBe(
+        execFileSync('git', ['hash-object', '--stdin'], { cwd: dir, input: content }).toString().trim(),
+      );
+      expect(
+        execFileSync('git', ['cat-file', 'blob', oid], { cwd: dir, maxBuffer: 1 << 22 }).equals(content),
+      ).toBe(true);
+      expect((await readObject(repo, oid)).content.equals(content)).toBe(true);
+    }
+    expect(execFileSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: dir, encoding: 'utf8' })).toBe(
+      '',
+    );
+  });
+});
