@@ -34,3 +34,8 @@ export function percentile(values: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/** The median of `values` (the 50th percentile, nearest rank). */
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}

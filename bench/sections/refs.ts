@@ -23,7 +23,7 @@ import {
 } from '../../src/refs/index.js';
 import { sampleLease } from '../../test/records/sample.js';
 import { scratchDir } from '../scratch.js';
-import { type BenchSection, percentile } from '../table.js';
+import { type BenchSection, median, percentile } from '../table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CAS_WORKER = join(ROOT, 'test', 'refs', 'workers', 'cas-worker.ts');
@@ -50,7 +50,6 @@ function freshRepo(): { dir: string; repo: Repo } {
 }
 
 const ms = (t0: number) => performance.now() - t0;
-const median = (xs: number[]) => percentile(xs, 50);
 
 /** Uncontended CAS: `n` alternating updates of one ref; per-update latencies in ms. */
 function casLatency(repo: Repo, dir: string): { ours: number[]; git: number[] } {
@@ -252,10 +251,8 @@ async function packedRead(): Promise<{ ours: number; git: number; iso: number }>
 
 export default async function refs(): Promise<BenchSection> {
   const { dir, repo } = freshRepo();
-  let cas: ReturnType<typeof casLatency>;
-  let record: number[];
-  cas = casLatency(repo, dir);
-  record = await recordUpdateLatency(repo);
+  const cas = casLatency(repo, dir);
+  const record = await recordUpdateLatency(repo);
   const ours = await contendedOurs();
   const theirs = await contendedGit();
   const list = [...listing(1000), ...listing(10_000)];

@@ -21,7 +21,7 @@ import { readRecord, writeRecord } from '../../src/records/store.js';
 import { discoverRepo, git, RefTransaction } from '../../src/refs/index.js';
 import { benchLease } from '../lease.js';
 import { scratchDir } from '../scratch.js';
-import { type BenchSection, percentile } from '../table.js';
+import { type BenchSection, median } from '../table.js';
 import type { WriterResult } from '../workers/barrier.js';
 
 const WRITERS = 8;
@@ -85,9 +85,6 @@ function exitSignal(c: ReturnType<typeof spawn>): Promise<NodeJS.Signals | null>
       : c.on('exit', (_code, sig) => resolve(sig)),
   );
 }
-
-/** The median of `values`. */
-const median = (values: number[]) => percentile(values, 50);
 
 /** One trial's outcome: the final count and the trial. */
 interface Outcome {

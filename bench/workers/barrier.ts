@@ -24,10 +24,3 @@ export async function runAfterGo(body: () => Promise<WriterResult> | WriterResul
   const result = await body();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-
-/** Blocks the thread for `ms` milliseconds without spinning. */
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}

@@ -5,7 +5,8 @@
  * every writer is alive; a writer killed while holding the lock blocks everyone until a human removes it.
  */
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { runAfterGo, sleepMs } from './barrier.js';
+import { sleepSync } from '../../src/refs/lock.js';
+import { runAfterGo } from './barrier.js';
 
 const [file, n] = process.argv.slice(2);
 const lock = `${file}.lock`;
@@ -22,7 +23,7 @@ await runAfterGo(() => {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         retries++;
-        sleepMs(1 + Math.random());
+        sleepSync(1 + Math.random());
       }
     }
     try {

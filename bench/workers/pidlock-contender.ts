@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { sleepMs } from './barrier.js';
+import { sleepSync } from '../../src/refs/lock.js';
 
 /** True when a process with this pid exists (signal 0 probes without sending anything). */
 function alive(pid: number): boolean {
@@ -26,7 +26,7 @@ function contend(file: string): boolean {
       const fd = openSync(file, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      sleepMs(100);
+      sleepSync(100);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -45,7 +45,7 @@ function contend(file: string): boolean {
       }
       continue;
     }
-    sleepMs(1);
+    sleepSync(1);
   }
   return false;
 }
